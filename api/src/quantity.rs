@@ -1,0 +1,1 @@
+//! Quantities (`500m`, `128Mi`): placeholder.

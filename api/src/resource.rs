@@ -1,0 +1,199 @@
+//! The table of every kind the API server serves, and the one generic step that turns a request
+//! body into a stored object: decode strictly, fill in defaults, validate.
+//!
+//! The API server works on JSON values so one set of handlers serves every kind; this table is
+//! where it finds, for a URL like `/apis/apps/v1/namespaces/default/deployments`, which Rust type
+//! checks the body ([`ResourceInfo::admit`]) and what discovery should say about it.
+
+use serde_json::{Map, Value};
+
+use crate::codec::{decode, DecodeError, FieldValidation};
+use crate::object::Object;
+use crate::validation::FieldError;
+use crate::{apps, coordination, core};
+
+/// What the API knows about one resource (a kind at a URL).
+pub struct ResourceInfo {
+    pub group: &'static str,
+    pub version: &'static str,
+    pub kind: &'static str,
+    /// URL name: `pods`.
+    pub plural: &'static str,
+    /// `pod`.
+    pub singular: &'static str,
+    /// `po`, as `kubectl get po` uses them.
+    pub short_names: &'static [&'static str],
+    pub namespaced: bool,
+    /// Subresources served under `{plural}/{name}/...`: `status`, `scale`, `binding`, `log`.
+    pub subresources: &'static [&'static str],
+    /// Discovery categories: `all` makes `kubectl get all` include the kind.
+    pub categories: &'static [&'static str],
+    /// Decodes, defaults and validates a body. `old` is the stored object on update.
+    pub admit: fn(&Value, Option<&Value>, FieldValidation) -> Result<Admitted, AdmitError>,
+}
+
+impl ResourceInfo {
+    /// `v1` or `apps/v1`.
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.to_string()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+
+    /// Whether writes to the main resource leave `status` alone (it has a `status` subresource).
+    pub fn has_status(&self) -> bool {
+        self.subresources.contains(&"status")
+    }
+
+    pub fn has_subresource(&self, name: &str) -> bool {
+        self.subresources.contains(&name)
+    }
+}
+
+impl std::fmt::Debug for ResourceInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ResourceInfo({}/{} {})", self.group, self.version, self.plural)
+    }
+}
+
+/// A body that passed admission: the object with defaults and `apiVersion`/`kind` filled in.
+#[derive(Debug)]
+pub struct Admitted {
+    pub object: Value,
+    /// `unknown field "..."` warnings when validation is Warn.
+    pub warnings: Vec<String>,
+}
+
+/// Why a body was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AdmitError {
+    /// The body does not decode as this kind (400 BadRequest).
+    #[error("{kind} in version \"{version}\" cannot be handled as a {kind}: {source}")]
+    Decode { kind: &'static str, version: &'static str, source: DecodeError },
+    /// The body names another kind or apiVersion than the URL (400 BadRequest).
+    #[error("{0}")]
+    WrongKind(String),
+    /// It decodes but breaks the rules (422 Invalid), one error per field.
+    #[error("{kind} \"{name}\" is invalid: {}", join_errors(.errors))]
+    Invalid { kind: &'static str, name: String, errors: Vec<FieldError> },
+}
+
+fn join_errors(errors: &[FieldError]) -> String {
+    match errors {
+        [one] => one.to_string(),
+        many => format!("[{}]", many.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ")),
+    }
+}
+
+/// The generic admission step behind every [`ResourceInfo::admit`].
+pub fn admit<T: Object>(body: &Value, old: Option<&Value>, mode: FieldValidation) -> Result<Admitted, AdmitError> {
+    check_type_meta::<T>(body)?;
+    let (mut object, warnings) =
+        decode::<T>(body, mode).map_err(|source| AdmitError::Decode { kind: T::KIND, version: T::VERSION, source })?;
+    object.set_defaults();
+    let errors = match old {
+        Some(old) => match decode::<T>(old, FieldValidation::Ignore) {
+            Ok((old, _)) => object.validate_update(&old),
+            Err(_) => object.validate(),
+        },
+        None => object.validate(),
+    };
+    if !errors.is_empty() {
+        let name = object.metadata().name().to_string();
+        return Err(AdmitError::Invalid { kind: T::KIND, name, errors });
+    }
+    Ok(Admitted { object: to_value_with_type_meta(&object), warnings })
+}
+
+/// Refuses a body whose `kind` or `apiVersion`, when given, is not the URL's.
+fn check_type_meta<T: Object>(body: &Value) -> Result<(), AdmitError> {
+    if let Some(kind) = body.get("kind").and_then(Value::as_str) {
+        if kind != T::KIND {
+            return Err(AdmitError::WrongKind(format!(
+                "the kind in the body ({kind}) does not match the kind of the URL ({})",
+                T::KIND
+            )));
+        }
+    }
+    if let Some(api_version) = body.get("apiVersion").and_then(Value::as_str) {
+        if api_version != T::API_VERSION {
+            return Err(AdmitError::WrongKind(format!(
+                "the API version in the data ({api_version}) does not match the expected API version ({})",
+                T::API_VERSION
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Serializes an object with `apiVersion` and `kind` first, as Kubernetes prints them.
+pub fn to_value_with_type_meta<T: Object>(object: &T) -> Value {
+    let mut out = Map::new();
+    out.insert("apiVersion".into(), Value::String(T::API_VERSION.into()));
+    out.insert("kind".into(), Value::String(T::KIND.into()));
+    if let Ok(Value::Object(fields)) = serde_json::to_value(object) {
+        for (key, value) in fields {
+            if key != "apiVersion" && key != "kind" {
+                out.insert(key, value);
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+macro_rules! resource {
+    ($ty:ty, $singular:literal, [$($short:literal),*], [$($sub:literal),*], [$($cat:literal),*]) => {
+        ResourceInfo {
+            group: <$ty as Object>::GROUP,
+            version: <$ty as Object>::VERSION,
+            kind: <$ty as Object>::KIND,
+            plural: <$ty as Object>::PLURAL,
+            singular: $singular,
+            short_names: &[$($short),*],
+            namespaced: <$ty as Object>::NAMESPACED,
+            subresources: &[$($sub),*],
+            categories: &[$($cat),*],
+            admit: admit::<$ty>,
+        }
+    };
+}
+
+/// Every resource kubelab serves, in discovery order.
+pub static RESOURCES: &[ResourceInfo] = &[
+    resource!(core::Namespace, "namespace", ["ns"], ["status"], []),
+    resource!(core::Node, "node", ["no"], ["status"], []),
+    resource!(core::Pod, "pod", ["po"], ["status", "binding", "log", "exec"], ["all"]),
+    resource!(core::Service, "service", ["svc"], ["status"], ["all"]),
+    resource!(core::Endpoints, "endpoints", ["ep"], [], []),
+    resource!(core::ConfigMap, "configmap", ["cm"], [], []),
+    resource!(core::Secret, "secret", [], [], []),
+    resource!(core::Event, "event", ["ev"], [], []),
+    resource!(core::PersistentVolumeClaim, "persistentvolumeclaim", ["pvc"], ["status"], []),
+    resource!(apps::Deployment, "deployment", ["deploy"], ["status", "scale"], ["all"]),
+    resource!(apps::ReplicaSet, "replicaset", ["rs"], ["status", "scale"], ["all"]),
+    resource!(apps::StatefulSet, "statefulset", ["sts"], ["status", "scale"], ["all"]),
+    resource!(coordination::Lease, "lease", [], [], []),
+];
+
+/// Finds a resource by group, version and URL plural.
+pub fn find(group: &str, version: &str, plural: &str) -> Option<&'static ResourceInfo> {
+    RESOURCES.iter().find(|r| r.group == group && r.version == version && r.plural == plural)
+}
+
+/// Finds a resource by kind (`Deployment`), for clients that start from a manifest.
+pub fn find_by_kind(api_version: &str, kind: &str) -> Option<&'static ResourceInfo> {
+    RESOURCES.iter().find(|r| r.kind == kind && r.api_version() == api_version)
+}
+
+/// The API groups served, with their versions: `("", "v1")`, `("apps", "v1")`, ...
+pub fn group_versions() -> Vec<(&'static str, &'static str)> {
+    let mut out: Vec<(&'static str, &'static str)> = Vec::new();
+    for r in RESOURCES {
+        if !out.contains(&(r.group, r.version)) {
+            out.push((r.group, r.version));
+        }
+    }
+    out
+}

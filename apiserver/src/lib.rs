@@ -1,0 +1,3 @@
+//! apiserver (being written)
+pub mod patch;
+pub mod store;
