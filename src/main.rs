@@ -1,1 +1,32 @@
-fn main() {}
+//! `kubelab`: run a component of the cluster, or measure one.
+
+use clap::{Parser, Subcommand};
+use kubelab::apiserver_cmd::{self, ApiserverArgs};
+use kubelab::bench::{self, BenchTarget};
+
+#[derive(Parser)]
+#[command(name = "kubelab", version, about = "A small, real Kubernetes for learning")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the API server (the same as `kubelab-apiserver`).
+    Apiserver(ApiserverArgs),
+    /// Measure a component against a real process on loopback and print a report.
+    Bench {
+        #[command(subcommand)]
+        target: BenchTarget,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    kubelab::logging::init();
+    match Cli::parse().command {
+        Command::Apiserver(args) => apiserver_cmd::run(args).await,
+        Command::Bench { target } => bench::run(target).await,
+    }
+}

@@ -1,0 +1,132 @@
+//! # Encoding objects and event records
+//!
+//! An object is stored as its plain JSON, `metadata.resourceVersion` included, so the bytes read
+//! from disk are exactly the bytes a list or a watch sends ([`StoredObject::raw`]); its revision
+//! is read back from that field.
+//!
+//! An event record is a small binary frame, so the log needs no second JSON layer:
+//!
+//! ```text
+//! [type: 1 byte][has prev: 1 byte][key len: u32 BE][key][object len: u32 BE][object JSON][prev JSON...]
+//! ```
+//!
+//! The previous object, when there is one, takes the rest of the record.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use serde_json::Value;
+
+use super::super::{EventType, Revision, StoreError, StoreEvent, StoredObject};
+
+/// Sets `metadata.resourceVersion` to `revision` (as a string, as Kubernetes sends it), creating
+/// `metadata` if the object has none.
+pub fn set_resource_version(key: &str, value: &mut Value, revision: Revision) -> Result<(), StoreError> {
+    let object = value.as_object_mut().ok_or_else(|| corrupt(key, "the value is not a JSON object"))?;
+    let metadata = object.entry("metadata").or_insert_with(|| Value::Object(Default::default()));
+    let metadata = metadata.as_object_mut().ok_or_else(|| corrupt(key, "metadata is not a JSON object"))?;
+    metadata.insert("resourceVersion".into(), Value::String(revision.to_string()));
+    Ok(())
+}
+
+/// Stamps `value` with `revision` and serializes it: the object as it will be stored.
+pub fn stamp(key: &str, mut value: Value, revision: Revision) -> Result<StoredObject, StoreError> {
+    set_resource_version(key, &mut value, revision)?;
+    let raw = serde_json::to_vec(&value).map_err(|e| corrupt(key, &e.to_string()))?;
+    Ok(StoredObject { key: key.to_string(), value: Arc::new(value), raw: Bytes::from(raw), revision })
+}
+
+/// Parses stored object bytes back into a [`StoredObject`].
+pub fn decode_object(key: &str, raw: Bytes) -> Result<StoredObject, StoreError> {
+    let value: Value = serde_json::from_slice(&raw).map_err(|e| corrupt(key, &e.to_string()))?;
+    let revision = value
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse::<Revision>().ok())
+        .ok_or_else(|| corrupt(key, "stored object has no numeric metadata.resourceVersion"))?;
+    Ok(StoredObject { key: key.to_string(), value: Arc::new(value), raw, revision })
+}
+
+fn type_code(t: EventType) -> u8 {
+    match t {
+        EventType::Added => 0,
+        EventType::Modified => 1,
+        EventType::Deleted => 2,
+    }
+}
+
+/// The log record of `event`.
+pub fn encode_event(event: &StoreEvent) -> Vec<u8> {
+    let key = event.object.key.as_bytes();
+    let object = &event.object.raw;
+    let prev = event.prev.as_ref().map(|p| &p.raw[..]).unwrap_or(&[]);
+    let mut out = Vec::with_capacity(10 + key.len() + object.len() + prev.len());
+    out.push(type_code(event.event_type));
+    out.push(event.prev.is_some() as u8);
+    out.extend_from_slice(&(key.len() as u32).to_be_bytes());
+    out.extend_from_slice(key);
+    out.extend_from_slice(&(object.len() as u32).to_be_bytes());
+    out.extend_from_slice(object);
+    out.extend_from_slice(prev);
+    out
+}
+
+/// Reads an event record back; `revision` is the one its log key names.
+pub fn decode_event(revision: Revision, record: &[u8]) -> Result<StoreEvent, StoreError> {
+    let bad = || corrupt(&format!("event {revision}"), "truncated or malformed event record");
+    let mut rest = record;
+    let mut take = |n: usize| -> Result<&[u8], StoreError> {
+        if rest.len() < n {
+            return Err(bad());
+        }
+        let (head, tail) = rest.split_at(n);
+        rest = tail;
+        Ok(head)
+    };
+    let header = take(2)?;
+    let event_type = match header[0] {
+        0 => EventType::Added,
+        1 => EventType::Modified,
+        2 => EventType::Deleted,
+        _ => return Err(bad()),
+    };
+    let has_prev = header[1] == 1;
+    let key_len = u32::from_be_bytes(take(4)?.try_into().map_err(|_| bad())?) as usize;
+    let key = std::str::from_utf8(take(key_len)?).map_err(|_| bad())?.to_string();
+    let object_len = u32::from_be_bytes(take(4)?.try_into().map_err(|_| bad())?) as usize;
+    let object = Bytes::copy_from_slice(take(object_len)?);
+    let prev_raw = Bytes::copy_from_slice(rest);
+    let object = decode_object(&key, object)?;
+    let prev = if has_prev { Some(decode_object(&key, prev_raw)?) } else { None };
+    Ok(StoreEvent { event_type, revision, object, prev })
+}
+
+fn corrupt(key: &str, message: &str) -> StoreError {
+    StoreError::Corrupt { key: key.to_string(), message: message.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn event_round_trips() {
+        let prev = stamp("/registry/pods/a/b", json!({"metadata": {"name": "b"}}), 4).unwrap();
+        let object = stamp("/registry/pods/a/b", json!({"metadata": {"name": "b"}, "x": 1}), 7).unwrap();
+        let event = StoreEvent { event_type: EventType::Modified, revision: 7, object, prev: Some(prev) };
+        let back = decode_event(7, &encode_event(&event)).unwrap();
+        assert_eq!(back.event_type, EventType::Modified);
+        assert_eq!(back.object.revision, 7);
+        assert_eq!(back.object.value["x"], 1);
+        assert_eq!(back.prev.unwrap().revision, 4);
+        assert!(decode_event(7, &encode_event(&event)[..5]).is_err());
+    }
+
+    #[test]
+    fn stamping_needs_an_object() {
+        assert!(stamp("k", json!([1, 2]), 1).is_err());
+        let s = stamp("k", json!({}), 3).unwrap();
+        assert_eq!(s.value["metadata"]["resourceVersion"], "3");
+    }
+}

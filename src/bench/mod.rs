@@ -1,0 +1,28 @@
+//! # `kubelab bench`: measurements against real processes
+//!
+//! Performance claims in kubelab come from here, never from timed assertions in tests. Each
+//! benchmark starts the component it measures as its own process on a free loopback port, drives
+//! it the way real clients do (HTTP, JSON, watches), and prints a report — or one JSON object with
+//! `--json`, so results can be recorded and compared.
+
+use clap::Subcommand;
+
+mod apiserver;
+mod process;
+mod stats;
+
+pub use apiserver::ApiserverBenchArgs;
+
+/// What to measure.
+#[derive(Subcommand, Debug)]
+pub enum BenchTarget {
+    /// Writes/s, write latency and watch delivery latency of the API server, and its memory.
+    Apiserver(ApiserverBenchArgs),
+}
+
+/// Runs the chosen benchmark and prints its report.
+pub async fn run(target: BenchTarget) -> anyhow::Result<()> {
+    match target {
+        BenchTarget::Apiserver(args) => apiserver::run(args).await,
+    }
+}

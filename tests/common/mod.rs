@@ -1,0 +1,81 @@
+//! Helpers for end-to-end tests: real processes on free loopback ports, always cleaned up.
+
+#![allow(dead_code)]
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A `kubelab-apiserver` process, killed when dropped.
+pub struct Apiserver {
+    child: Option<Child>,
+    pub addr: SocketAddr,
+}
+
+impl Apiserver {
+    /// Starts the server on a free port with its data in `data_dir` and waits for `/readyz`.
+    pub async fn start(data_dir: &Path) -> Apiserver {
+        let addr = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port");
+        let child = Command::new(env!("CARGO_BIN_EXE_kubelab-apiserver"))
+            .args(["--listen", &addr.to_string(), "--data-dir"])
+            .arg(data_dir)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("start kubelab-apiserver");
+        let server = Apiserver { child: Some(child), addr };
+        let http = reqwest::Client::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(r) = http.get(format!("{}/readyz", server.base_url())).send().await {
+                if r.status().is_success() {
+                    return server;
+                }
+            }
+            assert!(tokio::time::Instant::now() < deadline, "the apiserver did not become ready within 30 s");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// SIGKILL: no chance to flush or close anything.
+    pub fn kill_9(mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM, then wait for a clean exit (SIGKILL after 10 s).
+    pub async fn stop(mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+            loop {
+                if let Ok(Some(status)) = child.try_wait() {
+                    assert!(status.success(), "the apiserver exited with {status} on SIGTERM");
+                    return;
+                }
+                if tokio::time::Instant::now() > deadline {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!("the apiserver did not stop within 10 s of SIGTERM");
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+}
+
+impl Drop for Apiserver {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
