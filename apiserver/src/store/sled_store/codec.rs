@@ -22,9 +22,15 @@ use super::super::{EventType, Revision, StoreError, StoreEvent, StoredObject};
 /// Sets `metadata.resourceVersion` to `revision` (as a string, as Kubernetes sends it), creating
 /// `metadata` if the object has none.
 pub fn set_resource_version(key: &str, value: &mut Value, revision: Revision) -> Result<(), StoreError> {
-    let object = value.as_object_mut().ok_or_else(|| corrupt(key, "the value is not a JSON object"))?;
-    let metadata = object.entry("metadata").or_insert_with(|| Value::Object(Default::default()));
-    let metadata = metadata.as_object_mut().ok_or_else(|| corrupt(key, "metadata is not a JSON object"))?;
+    let object = value
+        .as_object_mut()
+        .ok_or_else(|| corrupt(key, "the value is not a JSON object"))?;
+    let metadata = object
+        .entry("metadata")
+        .or_insert_with(|| Value::Object(Default::default()));
+    let metadata = metadata
+        .as_object_mut()
+        .ok_or_else(|| corrupt(key, "metadata is not a JSON object"))?;
     metadata.insert("resourceVersion".into(), Value::String(revision.to_string()));
     Ok(())
 }
@@ -33,7 +39,12 @@ pub fn set_resource_version(key: &str, value: &mut Value, revision: Revision) ->
 pub fn stamp(key: &str, mut value: Value, revision: Revision) -> Result<StoredObject, StoreError> {
     set_resource_version(key, &mut value, revision)?;
     let raw = serde_json::to_vec(&value).map_err(|e| corrupt(key, &e.to_string()))?;
-    Ok(StoredObject { key: key.to_string(), value: Arc::new(value), raw: Bytes::from(raw), revision })
+    Ok(StoredObject {
+        key: key.to_string(),
+        value: Arc::new(value),
+        raw: Bytes::from(raw),
+        revision,
+    })
 }
 
 /// Parses stored object bytes back into a [`StoredObject`].
@@ -44,7 +55,12 @@ pub fn decode_object(key: &str, raw: Bytes) -> Result<StoredObject, StoreError> 
         .and_then(Value::as_str)
         .and_then(|s| s.parse::<Revision>().ok())
         .ok_or_else(|| corrupt(key, "stored object has no numeric metadata.resourceVersion"))?;
-    Ok(StoredObject { key: key.to_string(), value: Arc::new(value), raw, revision })
+    Ok(StoredObject {
+        key: key.to_string(),
+        value: Arc::new(value),
+        raw,
+        revision,
+    })
 }
 
 fn type_code(t: EventType) -> u8 {
@@ -71,8 +87,16 @@ pub fn encode_event(event: &StoreEvent) -> Vec<u8> {
     out
 }
 
-/// Reads an event record back; `revision` is the one its log key names.
-pub fn decode_event(revision: Revision, record: &[u8]) -> Result<StoreEvent, StoreError> {
+/// An event record split into its parts, nothing parsed yet.
+pub struct RawEvent<'a> {
+    pub event_type: EventType,
+    pub key: &'a str,
+    pub object: &'a [u8],
+    pub prev: Option<&'a [u8]>,
+}
+
+/// Splits an event record; `revision` (the one its log key names) is only for error messages.
+pub fn split_event(revision: Revision, record: &[u8]) -> Result<RawEvent<'_>, StoreError> {
     let bad = || corrupt(&format!("event {revision}"), "truncated or malformed event record");
     let mut rest = record;
     let mut take = |n: usize| -> Result<&[u8], StoreError> {
@@ -92,17 +116,39 @@ pub fn decode_event(revision: Revision, record: &[u8]) -> Result<StoreEvent, Sto
     };
     let has_prev = header[1] == 1;
     let key_len = u32::from_be_bytes(take(4)?.try_into().map_err(|_| bad())?) as usize;
-    let key = std::str::from_utf8(take(key_len)?).map_err(|_| bad())?.to_string();
+    let key = std::str::from_utf8(take(key_len)?).map_err(|_| bad())?;
     let object_len = u32::from_be_bytes(take(4)?.try_into().map_err(|_| bad())?) as usize;
-    let object = Bytes::copy_from_slice(take(object_len)?);
-    let prev_raw = Bytes::copy_from_slice(rest);
-    let object = decode_object(&key, object)?;
-    let prev = if has_prev { Some(decode_object(&key, prev_raw)?) } else { None };
-    Ok(StoreEvent { event_type, revision, object, prev })
+    let object = take(object_len)?;
+    let prev = if has_prev { Some(rest) } else { None };
+    Ok(RawEvent {
+        event_type,
+        key,
+        object,
+        prev,
+    })
+}
+
+/// Reads an event record back; `revision` is the one its log key names.
+pub fn decode_event(revision: Revision, record: &[u8]) -> Result<StoreEvent, StoreError> {
+    let raw = split_event(revision, record)?;
+    let object = decode_object(raw.key, Bytes::copy_from_slice(raw.object))?;
+    let prev = match raw.prev {
+        Some(prev) => Some(decode_object(raw.key, Bytes::copy_from_slice(prev))?),
+        None => None,
+    };
+    Ok(StoreEvent {
+        event_type: raw.event_type,
+        revision,
+        object,
+        prev,
+    })
 }
 
 fn corrupt(key: &str, message: &str) -> StoreError {
-    StoreError::Corrupt { key: key.to_string(), message: message.to_string() }
+    StoreError::Corrupt {
+        key: key.to_string(),
+        message: message.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -114,7 +160,12 @@ mod tests {
     fn event_round_trips() {
         let prev = stamp("/registry/pods/a/b", json!({"metadata": {"name": "b"}}), 4).unwrap();
         let object = stamp("/registry/pods/a/b", json!({"metadata": {"name": "b"}, "x": 1}), 7).unwrap();
-        let event = StoreEvent { event_type: EventType::Modified, revision: 7, object, prev: Some(prev) };
+        let event = StoreEvent {
+            event_type: EventType::Modified,
+            revision: 7,
+            object,
+            prev: Some(prev),
+        };
         let back = decode_event(7, &encode_event(&event)).unwrap();
         assert_eq!(back.event_type, EventType::Modified);
         assert_eq!(back.object.revision, 7);

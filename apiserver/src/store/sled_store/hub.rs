@@ -62,7 +62,10 @@ impl Hub {
         while events.len() > capacity {
             events.pop_front();
         }
-        Hub { ring: Mutex::new(Ring { events, capacity, last }), sender }
+        Hub {
+            ring: Mutex::new(Ring { events, capacity, last }),
+            sender,
+        }
     }
 
     /// Hands durable events (in revision order) to the ring and to every watcher.
@@ -87,7 +90,11 @@ impl Hub {
         let start = ring.events.partition_point(|e| e.revision <= after);
         let backlog = ring.events.range(start..).cloned().collect();
         let first_in_memory = ring.events.front().map(|e| e.revision).unwrap_or(ring.last + 1);
-        Subscription { backlog, first_in_memory, receiver: self.sender.subscribe() }
+        Subscription {
+            backlog,
+            first_in_memory,
+            receiver: self.sender.subscribe(),
+        }
     }
 }
 

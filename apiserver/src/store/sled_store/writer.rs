@@ -49,11 +49,14 @@ pub enum Op {
     Delete(Option<Revision>),
 }
 
+/// Where a write's outcome goes back to its caller.
+pub type Reply = oneshot::Sender<Result<StoredObject, StoreError>>;
+
 /// One write, with the channel its answer goes back on.
 pub struct Request {
     pub key: String,
     pub op: Op,
-    pub reply: oneshot::Sender<Result<StoredObject, StoreError>>,
+    pub reply: Reply,
 }
 
 /// The writer thread's state. The counters here are the truth; `Shared` mirrors them for readers.
@@ -75,7 +78,7 @@ struct Pending {
     /// Keys changed earlier in this batch: `None` if deleted.
     overlay: HashMap<String, Option<StoredObject>>,
     events: Vec<Arc<StoreEvent>>,
-    replies: Vec<(oneshot::Sender<Result<StoredObject, StoreError>>, Result<StoredObject, StoreError>)>,
+    replies: Vec<(Reply, Result<StoredObject, StoreError>)>,
 }
 
 impl Writer {
@@ -131,7 +134,10 @@ impl Writer {
             self.apply_and_flush(pending.writes, revision, compacted, count)
         });
         if let Err(error) = outcome {
-            let failed = pending.replies.into_iter().map(|(reply, _)| (reply, Err(error.clone())));
+            let failed = pending
+                .replies
+                .into_iter()
+                .map(|(reply, _)| (reply, Err(error.clone())));
             reply_all(failed.collect());
             return Err(error);
         }
@@ -154,20 +160,39 @@ impl Writer {
                     return Err(StoreError::AlreadyExists(key.to_string()));
                 }
                 let object = stamp(key, value, revision)?;
-                StoreEvent { event_type: EventType::Added, revision, object, prev: None }
+                StoreEvent {
+                    event_type: EventType::Added,
+                    revision,
+                    object,
+                    prev: None,
+                }
             }
             Op::Update(value, expected) => {
-                let current = self.current(key, pending)?.ok_or_else(|| StoreError::NotFound(key.to_string()))?;
+                let current = self
+                    .current(key, pending)?
+                    .ok_or_else(|| StoreError::NotFound(key.to_string()))?;
                 check(key, Some(expected), &current)?;
                 let object = stamp(key, value, revision)?;
-                StoreEvent { event_type: EventType::Modified, revision, object, prev: Some(current) }
+                StoreEvent {
+                    event_type: EventType::Modified,
+                    revision,
+                    object,
+                    prev: Some(current),
+                }
             }
             Op::Delete(expected) => {
-                let current = self.current(key, pending)?.ok_or_else(|| StoreError::NotFound(key.to_string()))?;
+                let current = self
+                    .current(key, pending)?
+                    .ok_or_else(|| StoreError::NotFound(key.to_string()))?;
                 check(key, expected, &current)?;
                 // The deleted object as watchers see it: its last state, at the deletion's revision.
                 let object = stamp(key, (*current.value).clone(), revision)?;
-                StoreEvent { event_type: EventType::Deleted, revision, object, prev: Some(current) }
+                StoreEvent {
+                    event_type: EventType::Deleted,
+                    revision,
+                    object,
+                    prev: Some(current),
+                }
             }
         };
         let sled_key = object_key(key);
@@ -205,7 +230,12 @@ impl Writer {
             return Ok(());
         }
         // Entries already on disk...
-        for key in self.shared.db.range(event_key(self.compacted + 1)..=event_key(compacted)).keys() {
+        for key in self
+            .shared
+            .db
+            .range(event_key(self.compacted + 1)..=event_key(compacted))
+            .keys()
+        {
             writes.remove(key.map_err(backend)?);
         }
         // ...and entries of this very batch, if the history is shorter than the batch (a later
@@ -227,7 +257,11 @@ impl Writer {
         {
             // Readers take this lock for reading: a list sees all of a batch or none of it, and
             // `applied` is exact for whatever a reader saw.
-            let _exclusive = self.shared.lock.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let _exclusive = self
+                .shared
+                .lock
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             self.shared.db.apply_batch(writes).map_err(backend)?;
             self.shared.applied.store(revision, Ordering::Release);
             self.shared.compacted.store(compacted, Ordering::Release);
@@ -242,14 +276,16 @@ impl Writer {
 /// `Conflict` unless `current` is at the `expected` revision (when one is given).
 fn check(key: &str, expected: Option<Revision>, current: &StoredObject) -> Result<(), StoreError> {
     match expected {
-        Some(expected) if expected != current.revision => {
-            Err(StoreError::Conflict { key: key.to_string(), expected, current: current.revision })
-        }
+        Some(expected) if expected != current.revision => Err(StoreError::Conflict {
+            key: key.to_string(),
+            expected,
+            current: current.revision,
+        }),
         _ => Ok(()),
     }
 }
 
-fn reply_all(replies: Vec<(oneshot::Sender<Result<StoredObject, StoreError>>, Result<StoredObject, StoreError>)>) {
+fn reply_all(replies: Vec<(Reply, Result<StoredObject, StoreError>)>) {
     for (reply, result) in replies {
         // The caller may have given up waiting (its request was cancelled); the write stands.
         let _ = reply.send(result);
