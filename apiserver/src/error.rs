@@ -31,10 +31,19 @@ pub enum ApiError {
     /// 409: a stale `resourceVersion`, a failed precondition, or a state that forbids the
     /// change (a pod already bound). `message` is the full text.
     #[error("{message}")]
-    Conflict { resource: String, name: String, message: String },
+    Conflict {
+        resource: String,
+        name: String,
+        message: String,
+    },
     /// 422: the object decodes but breaks the rules; one cause per bad field.
     #[error("{kind} \"{name}\" is invalid: {}", join(.errors))]
-    Invalid { kind: String, group: String, name: String, errors: Vec<FieldError> },
+    Invalid {
+        kind: String,
+        group: String,
+        name: String,
+        errors: Vec<FieldError>,
+    },
     /// 422 without field causes: a patch that cannot be applied.
     #[error("{0}")]
     Unprocessable(String),
@@ -66,13 +75,19 @@ pub enum ApiError {
 fn join(errors: &[FieldError]) -> String {
     match errors {
         [one] => one.to_string(),
-        many => format!("[{}]", many.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ")),
+        many => format!(
+            "[{}]",
+            many.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ")
+        ),
     }
 }
 
 impl ApiError {
     pub fn not_found(resource: impl Into<String>, name: impl Into<String>) -> Self {
-        ApiError::NotFound { resource: resource.into(), name: name.into() }
+        ApiError::NotFound {
+            resource: resource.into(),
+            name: name.into(),
+        }
     }
 
     /// Kubernetes' optimistic-concurrency message, word for word: clients and people both
@@ -91,9 +106,12 @@ impl ApiError {
     pub fn from_admit(err: AdmitError, group: &str) -> Self {
         match err {
             AdmitError::Decode { .. } | AdmitError::WrongKind(_) => ApiError::BadRequest(err.to_string()),
-            AdmitError::Invalid { kind, name, errors } => {
-                ApiError::Invalid { kind: kind.to_string(), group: group.to_string(), name, errors }
-            }
+            AdmitError::Invalid { kind, name, errors } => ApiError::Invalid {
+                kind: kind.to_string(),
+                group: group.to_string(),
+                name,
+                errors,
+            },
         }
     }
 
@@ -101,7 +119,10 @@ impl ApiError {
     pub fn from_store(err: StoreError, resource: &str, name: &str) -> Self {
         match err {
             StoreError::NotFound(_) => ApiError::not_found(resource, name),
-            StoreError::AlreadyExists(_) => ApiError::AlreadyExists { resource: resource.into(), name: name.into() },
+            StoreError::AlreadyExists(_) => ApiError::AlreadyExists {
+                resource: resource.into(),
+                name: name.into(),
+            },
             StoreError::Conflict { .. } => ApiError::stale(resource, name),
             StoreError::Gone { requested, oldest } => ApiError::gone(requested, oldest),
             StoreError::WatcherTooSlow => ApiError::Gone(err.to_string()),
@@ -153,13 +174,22 @@ impl ApiError {
             ApiError::NotFound { resource, name }
             | ApiError::AlreadyExists { resource, name }
             | ApiError::Conflict { resource, name, .. } => Some(details_for(resource, name)),
-            ApiError::Invalid { kind, group, name, errors } => Some(StatusDetails {
+            ApiError::Invalid {
+                kind,
+                group,
+                name,
+                errors,
+            } => Some(StatusDetails {
                 name: Some(name.clone()),
                 group: (!group.is_empty()).then(|| group.clone()),
                 kind: Some(kind.clone()),
                 causes: errors
                     .iter()
-                    .map(|e| StatusCause { reason: e.kind.reason().into(), message: e.message(), field: e.field.clone() })
+                    .map(|e| StatusCause {
+                        reason: e.kind.reason().into(),
+                        message: e.message(),
+                        field: e.field.clone(),
+                    })
                     .collect(),
                 ..Default::default()
             }),
@@ -176,7 +206,12 @@ fn details_for(resource: &str, name: &str) -> StatusDetails {
         Some((plural, group)) => (plural.to_string(), Some(group.to_string())),
         None => (resource.to_string(), None),
     };
-    StatusDetails { name: Some(name.to_string()), group, kind: Some(kind), ..Default::default() }
+    StatusDetails {
+        name: Some(name.to_string()),
+        group,
+        kind: Some(kind),
+        ..Default::default()
+    }
 }
 
 impl From<StoreError> for ApiError {
@@ -205,7 +240,9 @@ pub fn status_response(code: StatusCode, status: &Status) -> Response {
 pub fn json_bytes(code: StatusCode, body: impl Into<axum::body::Body>) -> Response {
     let mut response = Response::new(body.into());
     *response.status_mut() = code;
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
 
@@ -230,11 +267,18 @@ mod tests {
             kind: "Pod".into(),
             group: String::new(),
             name: "Web".into(),
-            errors: vec![FieldError::required("spec.containers"), FieldError::invalid("metadata.name", "Web", "bad")],
+            errors: vec![
+                FieldError::required("spec.containers"),
+                FieldError::invalid("metadata.name", "Web", "bad"),
+            ],
         };
         let status = err.to_status();
         assert_eq!(status.code, 422);
-        assert!(status.message.starts_with("Pod \"Web\" is invalid: ["), "{}", status.message);
+        assert!(
+            status.message.starts_with("Pod \"Web\" is invalid: ["),
+            "{}",
+            status.message
+        );
         let causes = status.details.unwrap().causes;
         assert_eq!(causes.len(), 2);
         assert_eq!(causes[0].reason, "FieldValueRequired");

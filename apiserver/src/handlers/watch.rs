@@ -1,0 +1,278 @@
+//! # WATCH: a stream of changes, resumable from any kept revision
+//!
+//! Polling a list every second would cost the server a full read per client per second and
+//! still be late. Instead, every Kubernetes component lists once and then *watches*: one long
+//! HTTP response that stays open and carries one JSON line per change:
+//!
+//! ```text
+//! {"type":"ADDED","object":{...the pod...}}
+//! {"type":"MODIFIED","object":{...}}
+//! {"type":"DELETED","object":{...}}
+//! ```
+//!
+//! Each event carries the object's `resourceVersion`, so a client whose connection drops
+//! watches again from the last revision it saw and misses nothing: the store keeps an ordered
+//! log of recent changes for exactly this. When the revision asked for is older than that log
+//! (the client was gone too long), it gets an `ERROR` event with a 410 `Expired` Status and
+//! must list again. `resourceVersion` unset or `0` means "what exists now, then changes": the
+//! stream begins with a synthetic ADDED per existing object.
+//!
+//! Selectors apply to events too, with a subtlety: when a pod's labels change so that it no
+//! longer matches `app=web`, a watcher of `app=web` gets DELETED (it left the set it watches),
+//! and one that starts matching arrives as ADDED. The store keeps each event's previous object
+//! so this can be decided.
+//!
+//! `BOOKMARK` events (when asked for) carry only a revision: they let a watcher with a narrow
+//! selector, which may see no events for hours, resume from a recent revision instead of a
+//! compacted one.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::StatusCode;
+use axum::response::Response;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use serde_json::{json, Value};
+use tokio::sync::{mpsc, watch};
+use tokio_stream::wrappers::ReceiverStream;
+
+use super::Call;
+use crate::error::{json_bytes, ApiError};
+use crate::filter::Filter;
+use crate::registry::meta::meta_str;
+use crate::store::{EventType, StoreError, StoreEvent, StoredObject, WatchStream};
+
+/// Events buffered per watcher between the task and the connection.
+const BUFFER: usize = 128;
+
+/// The longest `timeoutSeconds` honoured (a day).
+const MAX_TIMEOUT_SECONDS: i64 = 24 * 3600;
+
+/// What a watch sends: which objects, how long, with bookmarks or not.
+struct Selection {
+    filter: Filter,
+    /// The legacy `/watch/.../pods/{name}` form watches one object.
+    name: Option<String>,
+}
+
+impl Selection {
+    fn matches(&self, object: &Value) -> bool {
+        if let Some(name) = &self.name {
+            if meta_str(object, "name") != Some(name.as_str()) {
+                return false;
+            }
+        }
+        self.filter.is_everything() || self.filter.matches(object)
+    }
+}
+
+/// GET with `watch=true` (or under `/watch/`).
+pub async fn watch(call: &Call) -> Result<Response, ApiError> {
+    let info = call.target.info;
+    let selection = Selection {
+        filter: Filter::parse(info, call.query.get("labelSelector"), call.query.get("fieldSelector"))?,
+        name: call.request.name.clone(),
+    };
+    let timeout = call
+        .query
+        .number("timeoutSeconds")?
+        .filter(|t| *t > 0)
+        // Capped so the deadline arithmetic cannot overflow; clients reconnect anyway.
+        .map(|t| Duration::from_secs(t.min(MAX_TIMEOUT_SECONDS) as u64));
+    let bookmarks = call.query.flag("allowWatchBookmarks")?;
+    let store = call.state.store.clone();
+    let prefix = call.target.prefix();
+    let (initial, from) = match call.query.get("resourceVersion") {
+        None | Some("0") => {
+            let listed = store
+                .list(&prefix)
+                .await
+                .map_err(|e| ApiError::from_store(e, &call.target.qualified(), ""))?;
+            let initial: Vec<StoredObject> = listed
+                .items
+                .into_iter()
+                .filter(|o| selection.matches(&o.value))
+                .collect();
+            (initial, listed.revision)
+        }
+        Some(text) => {
+            let rv = text
+                .parse::<u64>()
+                .map_err(|_| ApiError::BadRequest(format!("invalid resourceVersion {text:?}: must be a number")))?;
+            (Vec::new(), rv)
+        }
+    };
+    let stream = match store.watch(&prefix, from).await {
+        Ok(stream) => Ok(stream),
+        Err(err @ (StoreError::Gone { .. } | StoreError::WatcherTooSlow)) => Err(err),
+        Err(err) => return Err(ApiError::from_store(err, &call.target.qualified(), "")),
+    };
+    let (tx, rx) = mpsc::channel::<Result<Bytes, Infallible>>(BUFFER);
+    let task = WatchTask {
+        tx,
+        stop: call.state.shutdown_receiver(),
+        selection,
+        kind: info.kind,
+        api_version: info.api_version(),
+        last_revision: from,
+        bookmark_every: bookmarks.then_some(call.state.options.bookmark_interval),
+        timeout,
+    };
+    let gauge = call.state.metrics.watcher_guard(&call.target.qualified());
+    tokio::spawn(async move {
+        let _gauge = gauge;
+        task.run(initial, stream).await;
+    });
+    Ok(json_bytes(StatusCode::OK, Body::from_stream(ReceiverStream::new(rx))))
+}
+
+/// The task that feeds one watch response.
+struct WatchTask {
+    tx: mpsc::Sender<Result<Bytes, Infallible>>,
+    stop: watch::Receiver<bool>,
+    selection: Selection,
+    kind: &'static str,
+    api_version: String,
+    /// The newest revision this watcher has been told about (events or the starting point).
+    last_revision: u64,
+    bookmark_every: Option<Duration>,
+    timeout: Option<Duration>,
+}
+
+impl WatchTask {
+    async fn run(mut self, initial: Vec<StoredObject>, stream: Result<WatchStream, StoreError>) {
+        for object in &initial {
+            if !self.send(event_line("ADDED", &object.raw)).await {
+                return;
+            }
+        }
+        let mut stream = match stream {
+            Ok(stream) => stream,
+            Err(err) => {
+                self.send_error(err).await;
+                return;
+            }
+        };
+        let deadline = self.timeout.map(|t| tokio::time::Instant::now() + t);
+        let far_future = Duration::from_secs(365 * 24 * 3600);
+        let period = self.bookmark_every.unwrap_or(far_future).max(Duration::from_millis(1));
+        let mut bookmarks = tokio::time::interval(period);
+        bookmarks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        bookmarks.reset(); // the first tick of an interval is immediate; we want one period first
+        let mut stop = self.stop.clone();
+        loop {
+            let timed_out = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = stopped(&mut stop) => return,
+                _ = timed_out => return,
+                _ = self.tx.closed() => return,
+                _ = bookmarks.tick(), if self.bookmark_every.is_some() => {
+                    let line = self.bookmark_line();
+                    if !self.send(line).await {
+                        return;
+                    }
+                }
+                next = stream.next() => match next {
+                    None => return,
+                    Some(Err(err)) => {
+                        self.send_error(err).await;
+                        return;
+                    }
+                    Some(Ok(event)) => {
+                        self.last_revision = self.last_revision.max(event.revision);
+                        if let Some(line) = self.translate(&event) {
+                            if !self.send(line).await {
+                                return;
+                            }
+                        }
+                    }
+                },
+            }
+        }
+    }
+
+    /// The event this watcher sees for a store event, given its selection (see module docs).
+    fn translate(&self, event: &StoreEvent) -> Option<Bytes> {
+        let now = self.selection.matches(&event.object.value);
+        let before = event.prev.as_ref().is_some_and(|p| self.selection.matches(&p.value));
+        let kind = match event.event_type {
+            EventType::Added if now => "ADDED",
+            EventType::Modified if now && before => "MODIFIED",
+            EventType::Modified if now => "ADDED",
+            EventType::Modified if before => "DELETED",
+            EventType::Deleted if now || before => "DELETED",
+            _ => return None,
+        };
+        Some(event_line(kind, &event.object.raw))
+    }
+
+    fn bookmark_line(&self) -> Bytes {
+        let object = json!({
+            "kind": self.kind,
+            "apiVersion": self.api_version,
+            "metadata": {"resourceVersion": self.last_revision.to_string()},
+        });
+        event_line(
+            "BOOKMARK",
+            &Bytes::from(serde_json::to_vec(&object).unwrap_or_default()),
+        )
+    }
+
+    async fn send_error(&self, err: StoreError) {
+        let status = match err {
+            StoreError::Gone { requested, oldest } => ApiError::gone(requested, oldest).to_status(),
+            StoreError::WatcherTooSlow => {
+                ApiError::Gone(format!("{err}; too old resource version: {}", self.last_revision)).to_status()
+            }
+            other => ApiError::from_store(other, "", "").to_status(),
+        };
+        let object = Bytes::from(serde_json::to_vec(&status).unwrap_or_default());
+        self.send(event_line("ERROR", &object)).await;
+    }
+
+    /// Sends one line; false if the client went away or the server is stopping.
+    async fn send(&self, line: Bytes) -> bool {
+        let mut stop = self.stop.clone();
+        tokio::select! {
+            sent = self.tx.send(Ok(line)) => sent.is_ok(),
+            _ = stopped(&mut stop) => false,
+        }
+    }
+}
+
+/// Resolves once the server is shutting down.
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    // The guard `wait_for` returns is not Send; drop it here, inside.
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// `{"type":"ADDED","object":<raw>}\n`: the object's stored bytes are spliced in as they are.
+fn event_line(kind: &str, object: &Bytes) -> Bytes {
+    let mut line = Vec::with_capacity(object.len() + 32);
+    line.extend_from_slice(b"{\"type\":\"");
+    line.extend_from_slice(kind.as_bytes());
+    line.extend_from_slice(b"\",\"object\":");
+    line.extend_from_slice(object);
+    line.extend_from_slice(b"}\n");
+    Bytes::from(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_lines_are_newline_terminated_json() {
+        let line = event_line("ADDED", &Bytes::from_static(br#"{"kind":"Pod"}"#));
+        assert!(line.ends_with(b"\n"));
+        let value: Value = serde_json::from_slice(&line).unwrap();
+        assert_eq!(value, json!({"type": "ADDED", "object": {"kind": "Pod"}}));
+    }
+}

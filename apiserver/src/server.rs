@@ -1,0 +1,74 @@
+//! # Running the API server
+//!
+//! [`run`] opens the sled store, makes sure the built-in namespaces exist, resumes the cleanup
+//! of namespaces that were being deleted, and serves until told to stop. On shutdown it stops
+//! accepting connections, ends every open watch (clients reconnect to another server, or to
+//! this one after a restart, and resume from their last revision, so nothing is lost), lets
+//! in-flight requests finish, and closes the store, which flushes it.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::registry::namespace;
+use crate::state::AppState;
+use crate::store::sled_store::{SledOptions, SledStore};
+use crate::store::{Store, StoreError};
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The store could not be opened or written at startup.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// The listening socket could not be bound, or serving failed.
+    #[error("{context}: {source}")]
+    Io { context: String, source: std::io::Error },
+}
+
+/// Serves the API on `config.listen` until `shutdown` resolves.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServerError> {
+    let options = SledOptions {
+        history: config.history,
+        ..SledOptions::default()
+    };
+    let dir = config.data_dir.clone();
+    let store = tokio::task::spawn_blocking(move || SledStore::open(&dir, options))
+        .await
+        .map_err(|e| StoreError::Backend(format!("opening the store panicked: {e}")))??;
+    let store: Arc<dyn Store> = Arc::new(store);
+    namespace::ensure_built_in(store.as_ref()).await?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| ServerError::Io {
+            context: format!("binding {}", config.listen),
+            source,
+        })?;
+    let local = listener.local_addr().map_err(|source| ServerError::Io {
+        context: "reading the local address".into(),
+        source,
+    })?;
+    let state = AppState::new(store.clone())
+        .with_max_body_bytes(config.max_body_bytes)
+        .with_server_address(local.to_string());
+    namespace::resume_sweeps(&state).await?;
+    tracing::info!(address = %local, data_dir = %config.data_dir.display(), "kubelab-apiserver listening");
+    let stopping = state.clone();
+    let served = axum::serve(listener, crate::app(state.clone()))
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: ending watches and finishing requests");
+            stopping.begin_shutdown();
+        })
+        .await;
+    state.begin_shutdown();
+    drop(state);
+    // Dropping the last handle stops the store's writer and flushes it; that blocks, so do it
+    // off the async threads.
+    let _ = tokio::task::spawn_blocking(move || drop(store)).await;
+    tracing::info!("kubelab-apiserver stopped");
+    served.map_err(|source| ServerError::Io {
+        context: "serving".into(),
+        source,
+    })
+}
