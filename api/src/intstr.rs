@@ -66,7 +66,9 @@ impl IntOrString {
         match self {
             IntOrString::Int(n) => Ok(*n),
             IntOrString::String(s) => {
-                let percent = self.percent().ok_or_else(|| format!("invalid value for IntOrString: invalid value {s:?}"))?;
+                let percent = self
+                    .percent()
+                    .ok_or_else(|| format!("invalid value for IntOrString: invalid value {s:?}"))?;
                 let product = i64::from(percent) * i64::from(total);
                 let value = if round_up { (product + 99) / 100 } else { product / 100 };
                 Ok(value as i32)
@@ -96,11 +98,15 @@ impl<'de> Deserialize<'de> for IntOrString {
             }
 
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<IntOrString, E> {
-                i32::try_from(v).map(IntOrString::Int).map_err(|_| E::custom(format!("integer {v} is out of range")))
+                i32::try_from(v)
+                    .map(IntOrString::Int)
+                    .map_err(|_| E::custom(format!("integer {v} is out of range")))
             }
 
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<IntOrString, E> {
-                i32::try_from(v).map(IntOrString::Int).map_err(|_| E::custom(format!("integer {v} is out of range")))
+                i32::try_from(v)
+                    .map(IntOrString::Int)
+                    .map_err(|_| E::custom(format!("integer {v} is out of range")))
             }
 
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<IntOrString, E> {

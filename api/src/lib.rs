@@ -11,14 +11,21 @@
 //! Kubernetes' components share `k8s.io/api`.
 
 pub mod apps;
+pub mod autoscaling;
 pub mod codec;
 pub mod coordination;
 pub mod core;
+pub mod intstr;
 pub mod meta;
+pub mod microtime;
+pub mod names;
 pub mod object;
+pub mod options;
 pub mod quantity;
 pub mod resource;
 pub mod selector;
+#[cfg(test)]
+mod testutil;
 pub mod validation;
 
 pub use meta::{LabelSelector, ListMeta, ObjectMeta, OwnerReference, Status, StatusCause, StatusDetails, Time};

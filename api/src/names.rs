@@ -79,7 +79,8 @@ fn qualified_shape(text: &str) -> bool {
     !b.is_empty()
         && b[0].is_ascii_alphanumeric()
         && b[b.len() - 1].is_ascii_alphanumeric()
-        && b.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_' || c == b'.')
+        && b.iter()
+            .all(|&c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_' || c == b'.')
 }
 
 /// A qualified name, the form of label and annotation keys: an optional DNS-subdomain prefix
@@ -94,7 +95,11 @@ pub fn qualified_name(text: &str) -> Vec<String> {
         if prefix.is_empty() {
             errs.push("prefix part must be non-empty".to_string());
         } else {
-            errs.extend(dns1123_subdomain(prefix).into_iter().map(|m| format!("prefix part {m}")));
+            errs.extend(
+                dns1123_subdomain(prefix)
+                    .into_iter()
+                    .map(|m| format!("prefix part {m}")),
+            );
         }
         if name.contains('/') {
             errs.push(format!("a qualified name {QUALIFIED_NAME_MSG} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"));
@@ -155,7 +160,11 @@ pub fn config_map_key(text: &str) -> Vec<String> {
     if text.len() > DNS1123_SUBDOMAIN_MAX {
         errs.push(max_len_msg(DNS1123_SUBDOMAIN_MAX));
     }
-    if text.is_empty() || !text.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_' || c == b'.') {
+    if text.is_empty()
+        || !text
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_' || c == b'.')
+    {
         errs.push(CONFIG_KEY_MSG.to_string());
     }
     if text == "." {
@@ -171,7 +180,10 @@ pub fn config_map_key(text: &str) -> Vec<String> {
 /// An environment variable name: printable ASCII other than `=` (Kubernetes 1.32's relaxed rule).
 pub fn env_var_name(text: &str) -> Vec<String> {
     if text.is_empty() || !text.bytes().all(|c| (b' '..=b'~').contains(&c) && c != b'=') {
-        vec!["a valid environment variable name must consist only of printable ASCII characters other than '='".to_string()]
+        vec![
+            "a valid environment variable name must consist only of printable ASCII characters other than '='"
+                .to_string(),
+        ]
     } else {
         Vec::new()
     }
@@ -196,7 +208,10 @@ mod tests {
         assert!(!dns1123_label("Web").is_empty());
         assert!(!dns1123_label("-web").is_empty());
         assert!(!dns1123_label("a.b").is_empty());
-        assert_eq!(dns1123_label(&"a".repeat(64)), vec!["must be no more than 63 characters"]);
+        assert_eq!(
+            dns1123_label(&"a".repeat(64)),
+            vec!["must be no more than 63 characters"]
+        );
         assert!(dns1123_subdomain("web.example.com").is_empty());
         assert!(!dns1123_subdomain("web..x").is_empty());
         assert!(!dns1123_subdomain("").is_empty());

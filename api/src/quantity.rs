@@ -124,8 +124,15 @@ impl ParsedQuantity {
                 .ok_or(QuantityError::Overflow)?;
         }
         let (exp10, exp2) = parse_suffix(suffix)?;
-        let exp10 = exp10.checked_sub(fraction.len() as i32).ok_or(QuantityError::Overflow)?;
-        Ok(ParsedQuantity { negative: negative && mantissa != 0, mantissa, exp10, exp2 })
+        let exp10 = exp10
+            .checked_sub(fraction.len() as i32)
+            .ok_or(QuantityError::Overflow)?;
+        Ok(ParsedQuantity {
+            negative: negative && mantissa != 0,
+            mantissa,
+            exp10,
+            exp2,
+        })
     }
 
     /// The value times `10^scale`, rounded up (away from zero for positive values), as
@@ -133,7 +140,10 @@ impl ParsedQuantity {
     pub fn scaled(&self, scale: i32) -> Result<i128, QuantityError> {
         let mut n = self.mantissa;
         if self.exp2 > 0 {
-            let factor = 1i128.checked_shl(self.exp2).filter(|_| self.exp2 < 127).ok_or(QuantityError::Overflow)?;
+            let factor = 1i128
+                .checked_shl(self.exp2)
+                .filter(|_| self.exp2 < 127)
+                .ok_or(QuantityError::Overflow)?;
             n = n.checked_mul(factor).ok_or(QuantityError::Overflow)?;
         }
         let e = self.exp10 + scale;

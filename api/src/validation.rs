@@ -4,7 +4,12 @@
 //! path: `spec.template.spec.containers[0].image: Required value`. [`FieldError`] is that error;
 //! the API server turns a list of them into a `422 Invalid` Status with one cause each.
 
+use std::collections::BTreeMap;
 use std::fmt;
+
+use crate::meta::{LabelSelector, ObjectMeta};
+use crate::names;
+use crate::quantity::Quantity;
 
 /// What is wrong with a field (Kubernetes' `field.ErrorType`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,11 +55,21 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn required(field: impl Into<String>) -> Self {
-        FieldError { kind: FieldErrorKind::Required, field: field.into(), value: None, detail: String::new() }
+        FieldError {
+            kind: FieldErrorKind::Required,
+            field: field.into(),
+            value: None,
+            detail: String::new(),
+        }
     }
 
     pub fn invalid(field: impl Into<String>, value: impl fmt::Debug, detail: impl Into<String>) -> Self {
-        FieldError { kind: FieldErrorKind::Invalid, field: field.into(), value: Some(format!("{value:?}")), detail: detail.into() }
+        FieldError {
+            kind: FieldErrorKind::Invalid,
+            field: field.into(),
+            value: Some(format!("{value:?}")),
+            detail: detail.into(),
+        }
     }
 
     pub fn not_supported(field: impl Into<String>, value: impl fmt::Debug, supported: &[&str]) -> Self {
@@ -68,11 +83,21 @@ impl FieldError {
     }
 
     pub fn duplicate(field: impl Into<String>, value: impl fmt::Debug) -> Self {
-        FieldError { kind: FieldErrorKind::Duplicate, field: field.into(), value: Some(format!("{value:?}")), detail: String::new() }
+        FieldError {
+            kind: FieldErrorKind::Duplicate,
+            field: field.into(),
+            value: Some(format!("{value:?}")),
+            detail: String::new(),
+        }
     }
 
     pub fn forbidden(field: impl Into<String>, detail: impl Into<String>) -> Self {
-        FieldError { kind: FieldErrorKind::Forbidden, field: field.into(), value: None, detail: detail.into() }
+        FieldError {
+            kind: FieldErrorKind::Forbidden,
+            field: field.into(),
+            value: None,
+            detail: detail.into(),
+        }
     }
 
     pub fn too_long(field: impl Into<String>, max: usize) -> Self {
@@ -118,12 +143,6 @@ impl fmt::Display for FieldError {
 // helpers turn their messages into [`FieldError`]s at a path.
 // ---------------------------------------------------------------------------------------------
 
-use std::collections::BTreeMap;
-
-use crate::meta::{LabelSelector, ObjectMeta};
-use crate::names;
-use crate::quantity::Quantity;
-
 /// The most bytes all annotations of one object may take together (256 KiB), as in Kubernetes.
 pub const TOTAL_ANNOTATION_SIZE_LIMIT: usize = 256 * 1024;
 
@@ -145,7 +164,10 @@ pub fn go_map(map: &BTreeMap<String, String>) -> Verbatim {
 
 /// One `Invalid value` error per problem a [`names`] rule found.
 pub fn invalid_each(field: &str, value: &str, problems: Vec<String>) -> Vec<FieldError> {
-    problems.into_iter().map(|p| FieldError::invalid(field, value, p)).collect()
+    problems
+        .into_iter()
+        .map(|p| FieldError::invalid(field, value, p))
+        .collect()
 }
 
 /// A required string: `Required value` when empty, otherwise the rule's problems.
@@ -159,7 +181,10 @@ pub fn required_name(field: &str, value: &str, rule: fn(&str) -> Vec<String>) ->
 
 /// Checks a port number (1-65535).
 pub fn validate_port(field: &str, port: i32) -> Vec<FieldError> {
-    names::port_number(port).into_iter().map(|p| FieldError::invalid(field, port, p)).collect()
+    names::port_number(port)
+        .into_iter()
+        .map(|p| FieldError::invalid(field, port, p))
+        .collect()
 }
 
 /// Checks a protocol (TCP, UDP or SCTP); an unset protocol is defaulted before validation.
@@ -194,7 +219,11 @@ pub fn validate_quantity(field: &str, quantity: &Quantity) -> Vec<FieldError> {
     match quantity.parse() {
         Err(e) => vec![FieldError::invalid(field, quantity.as_str(), e.to_string())],
         Ok(q) if q.is_negative() => {
-            vec![FieldError::invalid(field, quantity.as_str(), "must be greater than or equal to 0")]
+            vec![FieldError::invalid(
+                field,
+                quantity.as_str(),
+                "must be greater than or equal to 0",
+            )]
         }
         Ok(_) => Vec::new(),
     }
@@ -214,7 +243,11 @@ pub fn validate_labels(field: &str, labels: &BTreeMap<String, String>) -> Vec<Fi
     let mut errs = Vec::new();
     for (key, value) in labels {
         errs.extend(invalid_each(field, key, names::qualified_name(key)));
-        errs.extend(invalid_each(&format!("{field}[{key}]"), value, names::label_value(value)));
+        errs.extend(invalid_each(
+            &format!("{field}[{key}]"),
+            value,
+            names::label_value(value),
+        ));
     }
     errs
 }
@@ -225,7 +258,11 @@ pub fn validate_annotations(field: &str, annotations: &BTreeMap<String, String>)
     let mut errs = Vec::new();
     let mut total = 0;
     for (key, value) in annotations {
-        errs.extend(invalid_each(field, &key.to_ascii_lowercase(), names::qualified_name(&key.to_ascii_lowercase())));
+        errs.extend(invalid_each(
+            field,
+            &key.to_ascii_lowercase(),
+            names::qualified_name(&key.to_ascii_lowercase()),
+        ));
         total += key.len() + value.len();
     }
     if total > TOTAL_ANNOTATION_SIZE_LIMIT {
@@ -252,9 +289,17 @@ pub fn validate_label_selector(field: &str, selector: &LabelSelector) -> Vec<Fie
                 &["In", "NotIn", "Exists", "DoesNotExist"],
             )),
         }
-        errs.extend(invalid_each(&format!("{path}.key"), &req.key, names::qualified_name(&req.key)));
+        errs.extend(invalid_each(
+            &format!("{path}.key"),
+            &req.key,
+            names::qualified_name(&req.key),
+        ));
         for value in &req.values {
-            errs.extend(invalid_each(&format!("{path}.values"), value, names::label_value(value)));
+            errs.extend(invalid_each(
+                &format!("{path}.values"),
+                value,
+                names::label_value(value),
+            ));
         }
     }
     errs
@@ -279,7 +324,11 @@ pub fn selector_matches(selector: &LabelSelector, labels: &BTreeMap<String, Stri
 /// Checks `metadata` of a new object: the name (with the kind's naming rule), the namespace,
 /// labels, annotations and owner references. `uid`, `resourceVersion` and `creationTimestamp`
 /// belong to the server and are not checked here.
-pub fn validate_object_meta(meta: &ObjectMeta, namespaced: bool, name_rule: fn(&str) -> Vec<String>) -> Vec<FieldError> {
+pub fn validate_object_meta(
+    meta: &ObjectMeta,
+    namespaced: bool,
+    name_rule: fn(&str) -> Vec<String>,
+) -> Vec<FieldError> {
     let mut errs = Vec::new();
     // The server turns generateName into a name before admission, so a name must be present.
     match meta.name.as_deref() {
@@ -292,7 +341,11 @@ pub fn validate_object_meta(meta: &ObjectMeta, namespaced: bool, name_rule: fn(&
     let namespace = meta.namespace();
     if namespaced {
         if !namespace.is_empty() {
-            errs.extend(invalid_each("metadata.namespace", namespace, names::dns1123_label(namespace)));
+            errs.extend(invalid_each(
+                "metadata.namespace",
+                namespace,
+                names::dns1123_label(namespace),
+            ));
         }
     } else if !namespace.is_empty() {
         errs.push(FieldError::forbidden("metadata.namespace", "not allowed on this type"));
@@ -301,15 +354,24 @@ pub fn validate_object_meta(meta: &ObjectMeta, namespaced: bool, name_rule: fn(&
     errs.extend(validate_annotations("metadata.annotations", &meta.annotations));
     for (i, owner) in meta.owner_references.iter().enumerate() {
         let path = format!("metadata.ownerReferences[{i}]");
-        for (field, value) in
-            [("apiVersion", &owner.api_version), ("kind", &owner.kind), ("name", &owner.name), ("uid", &owner.uid)]
-        {
+        for (field, value) in [
+            ("apiVersion", &owner.api_version),
+            ("kind", &owner.kind),
+            ("name", &owner.name),
+            ("uid", &owner.uid),
+        ] {
             if value.is_empty() {
                 errs.push(FieldError::required(format!("{path}.{field}")));
             }
         }
     }
-    if meta.owner_references.iter().filter(|r| r.controller == Some(true)).count() > 1 {
+    if meta
+        .owner_references
+        .iter()
+        .filter(|r| r.controller == Some(true))
+        .count()
+        > 1
+    {
         errs.push(FieldError::invalid(
             "metadata.ownerReferences",
             Verbatim(String::from("[...]")),
@@ -317,7 +379,11 @@ pub fn validate_object_meta(meta: &ObjectMeta, namespaced: bool, name_rule: fn(&
         ));
     }
     for (i, finalizer) in meta.finalizers.iter().enumerate() {
-        errs.extend(invalid_each(&format!("metadata.finalizers[{i}]"), finalizer, names::qualified_name(finalizer)));
+        errs.extend(invalid_each(
+            &format!("metadata.finalizers[{i}]"),
+            finalizer,
+            names::qualified_name(finalizer),
+        ));
     }
     errs
 }
@@ -325,6 +391,10 @@ pub fn validate_object_meta(meta: &ObjectMeta, namespaced: bool, name_rule: fn(&
 /// Checks `metadata` on update: the name and namespace never change.
 pub fn validate_object_meta_update(new: &ObjectMeta, old: &ObjectMeta) -> Vec<FieldError> {
     let mut errs = validate_immutable("metadata.name", &new.name(), &old.name());
-    errs.extend(validate_immutable("metadata.namespace", &new.namespace(), &old.namespace()));
+    errs.extend(validate_immutable(
+        "metadata.namespace",
+        &new.namespace(),
+        &old.namespace(),
+    ));
     errs
 }
