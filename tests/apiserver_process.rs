@@ -20,13 +20,24 @@ async fn yaml_examples_apply_and_watch_sees_them() {
     let http = reqwest::Client::new();
 
     // Start a watch on deployments first, from "now".
-    let list: serde_json::Value =
-        http.get(format!("{base}/apis/apps/v1/namespaces/default/deployments")).send().await.unwrap().json().await.unwrap();
+    let list: serde_json::Value = http
+        .get(format!("{base}/apis/apps/v1/namespaces/default/deployments"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(list["kind"], "DeploymentList");
     assert_eq!(list["items"], serde_json::json!([]));
-    let rv = list["metadata"]["resourceVersion"].as_str().expect("list resourceVersion").to_string();
+    let rv = list["metadata"]["resourceVersion"]
+        .as_str()
+        .expect("list resourceVersion")
+        .to_string();
     let watch = http
-        .get(format!("{base}/apis/apps/v1/namespaces/default/deployments?watch=true&resourceVersion={rv}"))
+        .get(format!(
+            "{base}/apis/apps/v1/namespaces/default/deployments?watch=true&resourceVersion={rv}"
+        ))
         .send()
         .await
         .unwrap();
@@ -62,7 +73,10 @@ async fn yaml_examples_apply_and_watch_sees_them() {
     let event: serde_json::Value = serde_json::from_slice(&line).unwrap();
     assert_eq!(event["type"], "ADDED");
     assert_eq!(event["object"]["metadata"]["name"], "web");
-    assert_eq!(event["object"]["metadata"]["resourceVersion"], created["metadata"]["resourceVersion"]);
+    assert_eq!(
+        event["object"]["metadata"]["resourceVersion"],
+        created["metadata"]["resourceVersion"]
+    );
 
     // A misspelt field is refused with its path, and nothing is stored.
     let refused = http
@@ -74,8 +88,18 @@ async fn yaml_examples_apply_and_watch_sees_them() {
     assert_eq!(refused.status(), 400);
     let status: serde_json::Value = refused.json().await.unwrap();
     assert_eq!(status["kind"], "Status");
-    assert!(status["message"].as_str().unwrap().contains("spec.selector.matchLables"), "{status}");
-    let typo = http.get(format!("{base}/apis/apps/v1/namespaces/default/deployments/typo")).send().await.unwrap();
+    assert!(
+        status["message"]
+            .as_str()
+            .unwrap()
+            .contains("spec.selector.matchLables"),
+        "{status}"
+    );
+    let typo = http
+        .get(format!("{base}/apis/apps/v1/namespaces/default/deployments/typo"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(typo.status(), 404);
 
     server.stop().await;

@@ -96,11 +96,17 @@ pub fn decode<T: DeserializeOwned>(value: &Value, mode: FieldValidation) -> Resu
     let mut note_unknown = |path: serde_ignored::Path<'_>| unknown.push(path_text(&path));
     let ignoring = serde_ignored::Deserializer::new(value, &mut note_unknown);
     let decoded: Result<T, _> = serde_path_to_error::deserialize(ignoring);
-    let object = decoded.map_err(|e| DecodeError::Type { path: e.path().to_string(), message: e.inner().to_string() })?;
+    let object = decoded.map_err(|e| DecodeError::Type {
+        path: e.path().to_string(),
+        message: e.inner().to_string(),
+    })?;
     match mode {
         FieldValidation::Strict if !unknown.is_empty() => Err(DecodeError::UnknownFields(unknown)),
         FieldValidation::Ignore => Ok((object, Vec::new())),
-        _ => Ok((object, unknown.into_iter().map(|f| format!("unknown field \"{f}\"")).collect())),
+        _ => Ok((
+            object,
+            unknown.into_iter().map(|f| format!("unknown field \"{f}\"")).collect(),
+        )),
     }
 }
 
@@ -151,9 +157,18 @@ mod tests {
     fn unknown_fields_are_named_with_their_path() {
         let value = serde_json::json!({"spec": {"replicaz": 1, "items": [{"name": "a", "extra": 2}]}});
         let err = decode::<Top>(&value, FieldValidation::Strict).unwrap_err();
-        assert_eq!(err, DecodeError::UnknownFields(vec!["spec.replicaz".into(), "spec.items[0].extra".into()]));
+        assert_eq!(
+            err,
+            DecodeError::UnknownFields(vec!["spec.replicaz".into(), "spec.items[0].extra".into()])
+        );
         let (_, warnings) = decode::<Top>(&value, FieldValidation::Warn).unwrap();
-        assert_eq!(warnings, vec!["unknown field \"spec.replicaz\"", "unknown field \"spec.items[0].extra\""]);
+        assert_eq!(
+            warnings,
+            vec![
+                "unknown field \"spec.replicaz\"",
+                "unknown field \"spec.items[0].extra\""
+            ]
+        );
         let (_, warnings) = decode::<Top>(&value, FieldValidation::Ignore).unwrap();
         assert!(warnings.is_empty());
     }
@@ -175,9 +190,15 @@ mod tests {
         let yaml = parse_object_body(b"kind: Pod\nmetadata:\n  name: web\n").unwrap();
         let json = parse_object_body(br#"{"kind":"Pod","metadata":{"name":"web"}}"#).unwrap();
         assert_eq!(yaml, json);
-        assert!(matches!(parse_object_body(b"[1,2]"), Err(DecodeError::NotAnObject("a list"))));
+        assert!(matches!(
+            parse_object_body(b"[1,2]"),
+            Err(DecodeError::NotAnObject("a list"))
+        ));
         assert!(matches!(parse_object_body(b"{\"kind\": "), Err(DecodeError::Syntax(_))));
-        assert!(matches!(parse_object_body(b"kind: [unclosed"), Err(DecodeError::Syntax(_))));
+        assert!(matches!(
+            parse_object_body(b"kind: [unclosed"),
+            Err(DecodeError::Syntax(_))
+        ));
     }
 
     #[test]

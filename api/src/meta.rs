@@ -195,7 +195,13 @@ impl Status {
 
     /// A success, as returned by some deletes.
     pub fn success() -> Self {
-        Status { kind: "Status".into(), api_version: "v1".into(), status: "Success".into(), code: 200, ..Default::default() }
+        Status {
+            kind: "Status".into(),
+            api_version: "v1".into(),
+            status: "Success".into(),
+            code: 200,
+            ..Default::default()
+        }
     }
 }
 

@@ -71,27 +71,41 @@ pub struct Admitted {
 pub enum AdmitError {
     /// The body does not decode as this kind (400 BadRequest).
     #[error("{kind} in version \"{version}\" cannot be handled as a {kind}: {source}")]
-    Decode { kind: &'static str, version: &'static str, source: DecodeError },
+    Decode {
+        kind: &'static str,
+        version: &'static str,
+        source: DecodeError,
+    },
     /// The body names another kind or apiVersion than the URL (400 BadRequest).
     #[error("{0}")]
     WrongKind(String),
     /// It decodes but breaks the rules (422 Invalid), one error per field.
     #[error("{kind} \"{name}\" is invalid: {}", join_errors(.errors))]
-    Invalid { kind: &'static str, name: String, errors: Vec<FieldError> },
+    Invalid {
+        kind: &'static str,
+        name: String,
+        errors: Vec<FieldError>,
+    },
 }
 
 fn join_errors(errors: &[FieldError]) -> String {
     match errors {
         [one] => one.to_string(),
-        many => format!("[{}]", many.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ")),
+        many => format!(
+            "[{}]",
+            many.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ")
+        ),
     }
 }
 
 /// The generic admission step behind every [`ResourceInfo::admit`].
 pub fn admit<T: Object>(body: &Value, old: Option<&Value>, mode: FieldValidation) -> Result<Admitted, AdmitError> {
     check_type_meta::<T>(body)?;
-    let (mut object, warnings) =
-        decode::<T>(body, mode).map_err(|source| AdmitError::Decode { kind: T::KIND, version: T::VERSION, source })?;
+    let (mut object, warnings) = decode::<T>(body, mode).map_err(|source| AdmitError::Decode {
+        kind: T::KIND,
+        version: T::VERSION,
+        source,
+    })?;
     object.set_defaults();
     let errors = match old {
         Some(old) => match decode::<T>(old, FieldValidation::Ignore) {
@@ -102,9 +116,16 @@ pub fn admit<T: Object>(body: &Value, old: Option<&Value>, mode: FieldValidation
     };
     if !errors.is_empty() {
         let name = object.metadata().name().to_string();
-        return Err(AdmitError::Invalid { kind: T::KIND, name, errors });
+        return Err(AdmitError::Invalid {
+            kind: T::KIND,
+            name,
+            errors,
+        });
     }
-    Ok(Admitted { object: to_value_with_type_meta(&object), warnings })
+    Ok(Admitted {
+        object: to_value_with_type_meta(&object),
+        warnings,
+    })
 }
 
 /// Refuses a body whose `kind` or `apiVersion`, when given, is not the URL's.
@@ -170,7 +191,13 @@ pub static RESOURCES: &[ResourceInfo] = &[
     resource!(core::ConfigMap, "configmap", ["cm"], [], []),
     resource!(core::Secret, "secret", [], [], []),
     resource!(core::Event, "event", ["ev"], [], []),
-    resource!(core::PersistentVolumeClaim, "persistentvolumeclaim", ["pvc"], ["status"], []),
+    resource!(
+        core::PersistentVolumeClaim,
+        "persistentvolumeclaim",
+        ["pvc"],
+        ["status"],
+        []
+    ),
     resource!(apps::Deployment, "deployment", ["deploy"], ["status", "scale"], ["all"]),
     resource!(apps::ReplicaSet, "replicaset", ["rs"], ["status", "scale"], ["all"]),
     resource!(apps::StatefulSet, "statefulset", ["sts"], ["status", "scale"], ["all"]),
@@ -179,12 +206,16 @@ pub static RESOURCES: &[ResourceInfo] = &[
 
 /// Finds a resource by group, version and URL plural.
 pub fn find(group: &str, version: &str, plural: &str) -> Option<&'static ResourceInfo> {
-    RESOURCES.iter().find(|r| r.group == group && r.version == version && r.plural == plural)
+    RESOURCES
+        .iter()
+        .find(|r| r.group == group && r.version == version && r.plural == plural)
 }
 
 /// Finds a resource by kind (`Deployment`), for clients that start from a manifest.
 pub fn find_by_kind(api_version: &str, kind: &str) -> Option<&'static ResourceInfo> {
-    RESOURCES.iter().find(|r| r.kind == kind && r.api_version() == api_version)
+    RESOURCES
+        .iter()
+        .find(|r| r.kind == kind && r.api_version() == api_version)
 }
 
 /// The API groups served, with their versions: `("", "v1")`, `("apps", "v1")`, ...

@@ -77,7 +77,9 @@ pub async fn run(args: ApiserverBenchArgs) -> anyhow::Result<()> {
         bail!("--clients must be at least 1");
     }
     let data = tempfile_dir()?;
-    let http = reqwest::Client::builder().pool_max_idle_per_host(args.clients + 8).build()?;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.clients + 8)
+        .build()?;
     let server = ApiserverProcess::start(&data, &http).await?;
     let base = format!("http://{}", server.addr);
     let result = measure(&args, &http, &base, &server).await;
@@ -104,19 +106,30 @@ async fn measure(
     let list_rv = list_revision(http, base).await?;
     let mut watchers = Vec::new();
     for _ in 0..args.watchers {
-        watchers.push(tokio::spawn(watch_pods(http.clone(), base.to_string(), list_rv.clone())));
+        watchers.push(tokio::spawn(watch_pods(
+            http.clone(),
+            base.to_string(),
+            list_rv.clone(),
+        )));
     }
     // Give the watch requests time to be established before writing, so none starts late.
     wait_for_watchers(http, base, args.watchers).await;
 
     let started = Instant::now();
     let deadline = started + Duration::from_secs(args.duration);
-    let per_client_interval =
-        args.rate.map(|rate| Duration::from_secs_f64(args.clients as f64 / rate.max(1) as f64));
+    let per_client_interval = args
+        .rate
+        .map(|rate| Duration::from_secs_f64(args.clients as f64 / rate.max(1) as f64));
     let mut writers = Vec::new();
     for client in 0..args.clients {
         let (http, base) = (http.clone(), base.to_string());
-        writers.push(tokio::spawn(write_loop(http, base, client, deadline, per_client_interval)));
+        writers.push(tokio::spawn(write_loop(
+            http,
+            base,
+            client,
+            deadline,
+            per_client_interval,
+        )));
     }
     let mut latencies = Vec::new();
     let mut acks = Vec::new();
@@ -177,9 +190,17 @@ fn pod(name: &str, generation: u64) -> serde_json::Value {
 
 async fn create_namespace(http: &reqwest::Client, base: &str) -> anyhow::Result<()> {
     let body = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}});
-    let response = http.post(format!("{base}/api/v1/namespaces")).json(&body).send().await?;
+    let response = http
+        .post(format!("{base}/api/v1/namespaces"))
+        .json(&body)
+        .send()
+        .await?;
     if !response.status().is_success() && response.status() != reqwest::StatusCode::CONFLICT {
-        bail!("creating namespace {NAMESPACE}: {} {}", response.status(), response.text().await?);
+        bail!(
+            "creating namespace {NAMESPACE}: {} {}",
+            response.status(),
+            response.text().await?
+        );
     }
     Ok(())
 }
@@ -255,7 +276,11 @@ async fn write_loop(
     deadline: Instant,
     interval: Option<Duration>,
 ) -> WriterOutcome {
-    let mut outcome = WriterOutcome { latencies: Vec::new(), acks: Vec::new(), errors: 0 };
+    let mut outcome = WriterOutcome {
+        latencies: Vec::new(),
+        acks: Vec::new(),
+        errors: 0,
+    };
     let mut ticker = interval.map(|every| {
         let mut t = tokio::time::interval(every);
         t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
@@ -326,7 +351,9 @@ async fn watch_pods(http: reqwest::Client, base: String, from: String) -> Seen {
     let url = format!("{base}/api/v1/namespaces/{NAMESPACE}/pods?watch=true&resourceVersion={from}");
     let record = seen.clone();
     tokio::spawn(async move {
-        let Ok(response) = http.get(url).send().await else { return };
+        let Ok(response) = http.get(url).send().await else {
+            return;
+        };
         let mut stream = response.bytes_stream();
         let mut pending: Vec<u8> = Vec::new();
         while let Some(Ok(chunk)) = stream.next().await {
@@ -394,7 +421,10 @@ fn print_text(r: &Report) {
         r.preload,
         r.rate_target.map_or("unlimited".to_string(), |x| format!("{x}/s"))
     );
-    println!("  writes        {} in {:.1} s ({} errors)", r.writes, r.duration_s, r.errors);
+    println!(
+        "  writes        {} in {:.1} s ({} errors)",
+        r.writes, r.duration_s, r.errors
+    );
     println!("  writes/s      {:.0}", r.writes_per_s);
     println!(
         "  write latency p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms",
@@ -407,7 +437,11 @@ fn print_text(r: &Report) {
         );
     }
     if let (Some(rss), Some(peak)) = (r.apiserver_rss_bytes, r.apiserver_peak_rss_bytes) {
-        println!("  apiserver RSS {:.1} MB (peak {:.1} MB)", rss as f64 / 1e6, peak as f64 / 1e6);
+        println!(
+            "  apiserver RSS {:.1} MB (peak {:.1} MB)",
+            rss as f64 / 1e6,
+            peak as f64 / 1e6
+        );
     }
 }
 

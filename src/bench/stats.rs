@@ -22,7 +22,12 @@ impl LatencySummary {
             let rank = ((q * samples.len() as f64).ceil() as usize).clamp(1, samples.len());
             samples[rank - 1].as_secs_f64() * 1000.0
         };
-        LatencySummary { count: samples.len(), p50_ms: at(0.50), p99_ms: at(0.99), max_ms: at(1.0) }
+        LatencySummary {
+            count: samples.len(),
+            p50_ms: at(0.50),
+            p99_ms: at(0.99),
+            max_ms: at(1.0),
+        }
     }
 }
 

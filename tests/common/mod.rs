@@ -16,7 +16,9 @@ pub struct Apiserver {
 impl Apiserver {
     /// Starts the server on a free port with its data in `data_dir` and waits for `/readyz`.
     pub async fn start(data_dir: &Path) -> Apiserver {
-        let addr = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port");
+        let addr = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port");
         let child = Command::new(env!("CARGO_BIN_EXE_kubelab-apiserver"))
             .args(["--listen", &addr.to_string(), "--data-dir"])
             .arg(data_dir)
@@ -24,7 +26,10 @@ impl Apiserver {
             .stdin(Stdio::null())
             .spawn()
             .expect("start kubelab-apiserver");
-        let server = Apiserver { child: Some(child), addr };
+        let server = Apiserver {
+            child: Some(child),
+            addr,
+        };
         let http = reqwest::Client::new();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         loop {
@@ -33,7 +38,10 @@ impl Apiserver {
                     return server;
                 }
             }
-            assert!(tokio::time::Instant::now() < deadline, "the apiserver did not become ready within 30 s");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the apiserver did not become ready within 30 s"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }

@@ -104,7 +104,11 @@ pub enum StoreError {
     AlreadyExists(String),
     /// The object changed since the revision the caller read (`current` is its revision now).
     #[error("key {key} was modified: expected revision {expected}, found {current}")]
-    Conflict { key: String, expected: Revision, current: Revision },
+    Conflict {
+        key: String,
+        expected: Revision,
+        current: Revision,
+    },
     /// A watch asked for a revision that the kept history no longer holds.
     #[error("too old resource version: {requested} (oldest kept is {oldest})")]
     Gone { requested: Revision, oldest: Revision },
@@ -175,7 +179,10 @@ where
     F: FnMut(&StoredObject) -> Result<Update, E>,
 {
     loop {
-        let current = store.get(key).await?.ok_or_else(|| StoreError::NotFound(key.to_string()))?;
+        let current = store
+            .get(key)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(key.to_string()))?;
         let outcome = match decide(&current)? {
             Update::Keep => return Ok(current),
             Update::Write(value) => store.update(key, value, current.revision).await,
