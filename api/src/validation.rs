@@ -305,22 +305,6 @@ pub fn validate_label_selector(field: &str, selector: &LabelSelector) -> Vec<Fie
     errs
 }
 
-/// Whether a label selector selects an object with these labels. An empty selector selects
-/// everything (the validation of workload kinds forbids it there).
-pub fn selector_matches(selector: &LabelSelector, labels: &BTreeMap<String, String>) -> bool {
-    selector.match_labels.iter().all(|(k, v)| labels.get(k) == Some(v))
-        && selector.match_expressions.iter().all(|req| {
-            let value = labels.get(&req.key);
-            match req.operator.as_str() {
-                "In" => value.is_some_and(|v| req.values.contains(v)),
-                "NotIn" => value.is_none_or(|v| !req.values.contains(v)),
-                "Exists" => value.is_some(),
-                "DoesNotExist" => value.is_none(),
-                _ => false,
-            }
-        })
-}
-
 /// Checks `metadata` of a new object: the name (with the kind's naming rule), the namespace,
 /// labels, annotations and owner references. `uid`, `resourceVersion` and `creationTimestamp`
 /// belong to the server and are not checked here.

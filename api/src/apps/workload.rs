@@ -7,7 +7,8 @@
 
 use crate::core::pod::{validate_pod_template, PodTemplateSpec};
 use crate::meta::LabelSelector;
-use crate::validation::{go_map, selector_matches, validate_label_selector, FieldError, Verbatim};
+use crate::selector::Selector;
+use crate::validation::{go_map, validate_label_selector, FieldError, Verbatim};
 
 /// Serde helper: leave out counters that are zero, as Kubernetes' `omitempty` does.
 pub(crate) fn is_zero_i32(n: &i32) -> bool {
@@ -36,7 +37,8 @@ pub(crate) fn validate_selector_and_template(
         errs.push(FieldError::required("spec.selector"));
     } else {
         errs.extend(validate_label_selector("spec.selector", selector));
-        if !selector_matches(selector, &template.metadata.labels) {
+        let matches = Selector::from_label_selector(selector).is_ok_and(|s| s.matches(&template.metadata.labels));
+        if !matches {
             errs.push(FieldError::invalid(
                 "spec.template.metadata.labels",
                 go_map(&template.metadata.labels),
@@ -61,20 +63,4 @@ pub(crate) fn validate_selector_and_template(
         ));
     }
     errs
-}
-
-/// Formats a selector as a query string (`app=web,tier in (a,b)`), as the Scale subresource
-/// and `kubectl get -o wide` show it.
-pub fn selector_to_string(selector: &LabelSelector) -> String {
-    let mut parts: Vec<String> = selector.match_labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    for req in &selector.match_expressions {
-        parts.push(match req.operator.as_str() {
-            "In" => format!("{} in ({})", req.key, req.values.join(",")),
-            "NotIn" => format!("{} notin ({})", req.key, req.values.join(",")),
-            "Exists" => req.key.clone(),
-            "DoesNotExist" => format!("!{}", req.key),
-            other => format!("{} {other} ({})", req.key, req.values.join(",")),
-        });
-    }
-    parts.join(",")
 }
