@@ -22,6 +22,9 @@ enum Command {
     },
 }
 
+#[global_allocator]
+static GLOBAL: kubelab::Allocator = kubelab::Allocator {};
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     kubelab::logging::init();

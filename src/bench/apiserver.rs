@@ -127,6 +127,7 @@ async fn measure(
             http,
             base,
             client,
+            args.clients,
             deadline,
             per_client_interval,
         )));
@@ -273,6 +274,7 @@ async fn write_loop(
     http: reqwest::Client,
     base: String,
     client: usize,
+    clients: usize,
     deadline: Instant,
     interval: Option<Duration>,
 ) -> WriterOutcome {
@@ -281,8 +283,11 @@ async fn write_loop(
         acks: Vec::new(),
         errors: 0,
     };
+    // Clients start their ticks spread evenly over one interval, so a fixed total rate arrives
+    // as a steady stream rather than in bursts of one request per client.
     let mut ticker = interval.map(|every| {
-        let mut t = tokio::time::interval(every);
+        let offset = every.mul_f64(client as f64 / clients as f64);
+        let mut t = tokio::time::interval_at(Instant::now() + offset, every);
         t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
         t
     });

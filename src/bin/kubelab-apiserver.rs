@@ -10,6 +10,9 @@ struct Cli {
     args: ApiserverArgs,
 }
 
+#[global_allocator]
+static GLOBAL: kubelab::Allocator = kubelab::Allocator {};
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     kubelab::logging::init();
