@@ -1,0 +1,249 @@
+//! # Container runtimes: what the agent asks of Docker (Kubernetes' CRI, trimmed)
+//!
+//! The agent never talks to Docker directly. It plans what a pod needs (see the pod sync loop),
+//! then asks a [`ContainerRuntime`] to carry the plan out, one small step at a time. The
+//! vocabulary is Kubernetes' Container Runtime Interface:
+//!
+//! - a **sandbox** is what a pod's containers share: in Docker, a "pause" container that holds the
+//!   pod's network namespace (its IP, its hostname, its `localhost`) and does nothing else;
+//! - **containers** are the pod's app (and init) containers, created inside a sandbox so they
+//!   all share its network;
+//! - every object the runtime makes carries **labels** (`io.kubelab.pod-uid`, `io.kubelab.pod`,
+//!   `io.kubelab.namespace`, `io.kubelab.container`, `io.kubelab.node`, `io.kubelab.cluster`), so
+//!   an agent that restarts can list what it already runs and adopt it instead of starting it twice.
+//!
+//! Two runtimes implement the trait: `docker` (real containers through the Docker API) and
+//! `hollow` (containers faked in memory, as Kubernetes' kubemark does, so one process can play
+//! hundreds of nodes).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use futures_util::stream::BoxStream;
+
+/// Label keys on every runtime object kubelab creates.
+pub mod labels {
+    pub const POD_UID: &str = "io.kubelab.pod-uid";
+    pub const NAMESPACE: &str = "io.kubelab.namespace";
+    pub const POD: &str = "io.kubelab.pod";
+    pub const CONTAINER: &str = "io.kubelab.container";
+    pub const NODE: &str = "io.kubelab.node";
+    pub const CLUSTER: &str = "io.kubelab.cluster";
+    /// How many times this container of the pod was restarted when this instance was created;
+    /// kept on the container so restart counts survive an agent restart.
+    pub const RESTART_COUNT: &str = "io.kubelab.restart-count";
+    /// Marks the pause container of a pod.
+    pub const SANDBOX: &str = "io.kubelab.sandbox";
+}
+
+/// A port of the pod published on the host (`hostPort`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PortMapping {
+    pub container_port: u16,
+    pub host_port: u16,
+    /// `TCP`, `UDP` or `SCTP`.
+    pub protocol: String,
+    /// Host address to bind; kubelab binds 127.0.0.1 when none is given.
+    pub host_ip: Option<String>,
+}
+
+/// What a pod's sandbox needs.
+#[derive(Clone, Debug, Default)]
+pub struct SandboxConfig {
+    pub pod_uid: String,
+    pub namespace: String,
+    pub pod_name: String,
+    /// The pod's hostname (its name, or `spec.hostname`).
+    pub hostname: String,
+    /// DNS search domains (`<ns>.svc.cluster.local`, `svc.cluster.local`, `cluster.local`).
+    pub dns_search: Vec<String>,
+    pub port_mappings: Vec<PortMapping>,
+    /// Extra labels; the runtime adds the `io.kubelab.*` identity labels itself.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// A sandbox as the runtime sees it now.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SandboxStatus {
+    pub id: String,
+    pub pod_uid: String,
+    pub namespace: String,
+    pub pod_name: String,
+    /// The pod's IP on the cluster network, once it has one.
+    pub ip: Option<String>,
+    /// Whether the sandbox is running (its network exists).
+    pub ready: bool,
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+/// A file or directory from the host (or a runtime-managed volume) mounted into a container.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mount {
+    /// Host path, or a runtime volume name.
+    pub source: String,
+    pub target: String,
+    pub read_only: bool,
+}
+
+/// What one container needs.
+#[derive(Clone, Debug, Default)]
+pub struct ContainerConfig {
+    pub pod_uid: String,
+    pub namespace: String,
+    pub pod_name: String,
+    /// The container's name in the pod spec.
+    pub name: String,
+    pub image: String,
+    /// Replaces the image's entrypoint when not empty (`command`).
+    pub command: Vec<String>,
+    /// Replaces the image's arguments when not empty (`args`).
+    pub args: Vec<String>,
+    pub working_dir: Option<String>,
+    /// Environment in order (later entries may refer to earlier ones, already expanded).
+    pub env: Vec<(String, String)>,
+    pub mounts: Vec<Mount>,
+    /// `resources.limits.memory`, in bytes.
+    pub memory_limit_bytes: Option<i64>,
+    /// `resources.limits.cpu`, in millicores.
+    pub cpu_limit_millis: Option<i64>,
+    /// Restarts of this container before this instance (kept in a label).
+    pub restart_count: u32,
+    pub tty: bool,
+    pub stdin: bool,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// The state of a container, as Kubernetes reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ContainerState {
+    /// Created but not started.
+    Created,
+    Running {
+        started_at: DateTime<Utc>,
+    },
+    Exited {
+        exit_code: i32,
+        started_at: Option<DateTime<Utc>>,
+        finished_at: Option<DateTime<Utc>>,
+        reason: String,
+        message: Option<String>,
+    },
+    /// The runtime cannot tell (the container vanished, say).
+    Unknown,
+}
+
+/// A container as the runtime sees it now.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ContainerStatus {
+    pub id: String,
+    pub sandbox_id: Option<String>,
+    pub pod_uid: String,
+    pub namespace: String,
+    pub pod_name: String,
+    /// The container's name in the pod spec.
+    pub name: String,
+    pub image: String,
+    /// The image's ID (`docker-pullable://...` or `sha256:...`).
+    pub image_id: String,
+    pub state: ContainerState,
+    pub restart_count: u32,
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+/// `imagePullPolicy`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PullPolicy {
+    Always,
+    IfNotPresent,
+    Never,
+}
+
+/// Options of a log read (`kubectl logs`).
+#[derive(Clone, Debug, Default)]
+pub struct LogOptions {
+    pub follow: bool,
+    pub tail_lines: Option<u64>,
+    pub since_seconds: Option<u64>,
+    pub timestamps: bool,
+}
+
+/// The outcome of a command run in a container (exec probes, `kubectl exec` without a terminal).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExecOutput {
+    pub exit_code: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+/// Why a runtime call failed.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+pub enum RuntimeError {
+    /// The image is not present and cannot be pulled (kubelab has no registry): the pod shows
+    /// `ErrImagePull`, then `ImagePullBackOff`.
+    #[error("image {image:?} is not present on this node and cannot be pulled: {message}")]
+    ImageNotFound { image: String, message: String },
+    /// The runtime refused the container's configuration (bad command, bad mount...): the pod
+    /// shows `CreateContainerError` with this message.
+    #[error("{0}")]
+    InvalidConfig(String),
+    /// No sandbox or container with that id.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// Docker (or the hollow runtime) failed or is unreachable.
+    #[error("container runtime failure: {0}")]
+    Runtime(String),
+    /// The operation did not finish in time.
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+}
+
+/// What the agent asks of a container runtime. Every method is safe to call again after a
+/// failure or a crash: creating what exists is an error the caller handles, stopping what is
+/// stopped and removing what is gone succeed.
+#[async_trait::async_trait]
+pub trait ContainerRuntime: Send + Sync + 'static {
+    /// A short name for `status.nodeInfo.containerRuntimeVersion` (`docker://20.10.24`, `hollow://1`).
+    async fn version(&self) -> Result<String, RuntimeError>;
+
+    /// Makes sure `image` is present, honouring the pull policy; returns its image ID.
+    async fn ensure_image(&self, image: &str, policy: PullPolicy) -> Result<String, RuntimeError>;
+
+    /// Creates and starts a pod's sandbox; returns its id.
+    async fn run_sandbox(&self, config: &SandboxConfig) -> Result<String, RuntimeError>;
+
+    /// Stops the sandbox (and so the pod's network). Succeeds if it is already stopped.
+    async fn stop_sandbox(&self, sandbox_id: &str) -> Result<(), RuntimeError>;
+
+    /// Removes the sandbox. Succeeds if it is already gone.
+    async fn remove_sandbox(&self, sandbox_id: &str) -> Result<(), RuntimeError>;
+
+    /// Every sandbox of this node (by the node and cluster labels), running or not.
+    async fn list_sandboxes(&self) -> Result<Vec<SandboxStatus>, RuntimeError>;
+
+    /// Creates a container inside a sandbox (not started); returns its id.
+    async fn create_container(&self, sandbox_id: &str, config: &ContainerConfig) -> Result<String, RuntimeError>;
+
+    async fn start_container(&self, container_id: &str) -> Result<(), RuntimeError>;
+
+    /// Sends SIGTERM, waits up to `grace`, then SIGKILL. Succeeds if it is already stopped.
+    async fn stop_container(&self, container_id: &str, grace: Duration) -> Result<(), RuntimeError>;
+
+    /// Removes a stopped container. Succeeds if it is already gone.
+    async fn remove_container(&self, container_id: &str) -> Result<(), RuntimeError>;
+
+    /// Every container of this node (by the node and cluster labels), with its state.
+    async fn list_containers(&self) -> Result<Vec<ContainerStatus>, RuntimeError>;
+
+    /// Runs a command in a running container and waits for it (at most `timeout`).
+    async fn exec(&self, container_id: &str, command: &[String], timeout: Duration)
+        -> Result<ExecOutput, RuntimeError>;
+
+    /// The container's output (stdout and stderr interleaved), ending unless `follow`.
+    async fn logs(
+        &self,
+        container_id: &str,
+        options: &LogOptions,
+    ) -> Result<BoxStream<'static, Result<Bytes, RuntimeError>>, RuntimeError>;
+}
