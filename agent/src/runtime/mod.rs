@@ -23,6 +23,9 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures_util::stream::BoxStream;
 
+pub mod docker;
+pub mod hollow;
+
 /// Label keys on every runtime object kubelab creates.
 pub mod labels {
     pub const POD_UID: &str = "io.kubelab.pod-uid";
@@ -199,6 +202,14 @@ pub enum RuntimeError {
     Timeout(Duration),
 }
 
+/// Which of a container's health checks is being run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ProbeKind {
+    Liveness,
+    Readiness,
+    Startup,
+}
+
 /// What the agent asks of a container runtime. Every method is safe to call again after a
 /// failure or a crash: creating what exists is an error the caller handles, stopping what is
 /// stopped and removing what is gone succeed.
@@ -246,4 +257,12 @@ pub trait ContainerRuntime: Send + Sync + 'static {
         container_id: &str,
         options: &LogOptions,
     ) -> Result<BoxStream<'static, Result<Bytes, RuntimeError>>, RuntimeError>;
+
+    /// For runtimes whose containers are not real (the hollow runtime): the result of a probe,
+    /// answered by the runtime itself, because there is nothing on the network to ask. `None`
+    /// (what real runtimes return) means "probe the container for real".
+    fn simulated_probe(&self, container_id: &str, kind: ProbeKind) -> Option<bool> {
+        let _ = (container_id, kind);
+        None
+    }
 }

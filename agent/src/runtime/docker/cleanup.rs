@@ -1,0 +1,107 @@
+//! # Removing a whole cluster's Docker objects (`kubelab down`, tests)
+//!
+//! Because every container and the network of a cluster carry `io.kubelab.cluster=<cluster>`,
+//! "tear the cluster down" is a query, not a memory: list by that label, remove what it returns.
+//! Nothing without the label is ever touched, so other clusters, other tests and the user's own
+//! containers survive. Containers go first (forcibly: a cluster being torn down has no graceful
+//! shutdown to wait for), then the network, which Docker refuses to remove while anything is
+//! still attached to it.
+
+use std::collections::HashMap;
+
+use bollard::query_parameters::{ListContainersOptions, ListNetworksOptions};
+use bollard::Docker;
+use futures_util::stream::{self, StreamExt};
+
+use super::{container, docker_err, is_status};
+use crate::runtime::{labels, RuntimeError};
+
+/// How many containers are removed at once.
+const REMOVE_CONCURRENCY: usize = 8;
+
+/// What [`remove_cluster_objects`] removed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CleanupReport {
+    pub containers: usize,
+    pub networks: usize,
+}
+
+fn cluster_filter(cluster: &str) -> HashMap<String, Vec<String>> {
+    HashMap::from([("label".to_string(), vec![format!("{}={}", labels::CLUSTER, cluster)])])
+}
+
+fn owned_by(labels_of: Option<&HashMap<String, String>>, cluster: &str) -> bool {
+    labels_of
+        .and_then(|l| l.get(labels::CLUSTER))
+        .is_some_and(|c| c == cluster)
+}
+
+/// Removes every container and network labelled `io.kubelab.cluster=<cluster>`, and nothing else.
+pub async fn remove_cluster_objects(docker: &Docker, cluster: &str) -> Result<CleanupReport, RuntimeError> {
+    let options = ListContainersOptions {
+        all: true,
+        filters: Some(cluster_filter(cluster)),
+        ..Default::default()
+    };
+    let containers = docker
+        .list_containers(Some(options))
+        .await
+        .map_err(|e| docker_err(e, "containers"))?;
+    // Docker already filtered by label; check again, since removal cannot be undone.
+    let ids: Vec<String> = containers
+        .into_iter()
+        .filter(|c| owned_by(c.labels.as_ref(), cluster))
+        .filter_map(|c| c.id)
+        .collect();
+    let results: Vec<Result<(), RuntimeError>> = stream::iter(ids.iter())
+        .map(|id| container::remove(docker, id))
+        .buffer_unordered(REMOVE_CONCURRENCY)
+        .collect()
+        .await;
+    let mut report = CleanupReport::default();
+    let mut first_error = None;
+    for result in results {
+        match result {
+            Ok(()) => report.containers += 1,
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+
+    let options = ListNetworksOptions {
+        filters: Some(cluster_filter(cluster)),
+    };
+    let networks = docker
+        .list_networks(Some(options))
+        .await
+        .map_err(|e| docker_err(e, "networks"))?;
+    for network in networks.into_iter().filter(|n| owned_by(n.labels.as_ref(), cluster)) {
+        let Some(id) = network.id else { continue };
+        match docker.remove_network(&id).await {
+            Ok(()) => report.networks += 1,
+            Err(e) if is_status(&e, 404) => {}
+            Err(e) => {
+                first_error.get_or_insert(docker_err(e, &format!("network {}", network.name.unwrap_or(id))));
+            }
+        }
+    }
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(report),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_our_label_counts() {
+        let ours = HashMap::from([(labels::CLUSTER.to_string(), "a".to_string())]);
+        assert!(owned_by(Some(&ours), "a"));
+        assert!(!owned_by(Some(&ours), "ab"));
+        assert!(!owned_by(Some(&HashMap::new()), "a"));
+        assert!(!owned_by(None, "a"));
+    }
+}
