@@ -4,9 +4,12 @@
 //! around it (`kubelab bench apiserver`). Each component is a library crate with a `run`
 //! entry point; this crate only turns command-line flags into their configuration.
 
+pub mod agent_cmd;
 pub mod apiserver_cmd;
 pub mod bench;
+pub mod images_cmd;
 pub mod logging;
+pub mod scheduler_cmd;
 pub mod shutdown;
 
 /// The memory allocator of every kubelab binary. An API server allocates and frees many small

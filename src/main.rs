@@ -15,11 +15,17 @@ struct Cli {
 enum Command {
     /// Run the API server (the same as `kubelab-apiserver`).
     Apiserver(ApiserverArgs),
+    /// Run a node agent, or many hollow ones (the same as `kubelab-agent`).
+    Agent(kubelab::agent_cmd::AgentArgs),
+    /// Run the scheduler (the same as `kubelab-scheduler`).
+    Scheduler(kubelab::scheduler_cmd::SchedulerArgs),
     /// Measure a component against a real process on loopback and print a report.
     Bench {
         #[command(subcommand)]
         target: BenchTarget,
     },
+    /// Build the images kubelab needs (kubelab/pause, kubelab/demo) from its own binaries.
+    Images(kubelab::images_cmd::ImagesArgs),
 }
 
 #[global_allocator]
@@ -30,6 +36,9 @@ async fn main() -> anyhow::Result<()> {
     kubelab::logging::init();
     match Cli::parse().command {
         Command::Apiserver(args) => apiserver_cmd::run(args).await,
+        Command::Agent(args) => kubelab::agent_cmd::run(args).await,
+        Command::Scheduler(args) => kubelab::scheduler_cmd::run(args).await,
         Command::Bench { target } => bench::run(target).await,
+        Command::Images(args) => kubelab::images_cmd::run(args).await,
     }
 }

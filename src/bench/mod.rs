@@ -9,20 +9,25 @@ use clap::Subcommand;
 
 mod apiserver;
 mod process;
+mod scheduler;
 mod stats;
 
 pub use apiserver::ApiserverBenchArgs;
+pub use scheduler::SchedulerBenchArgs;
 
 /// What to measure.
 #[derive(Subcommand, Debug)]
 pub enum BenchTarget {
     /// Writes/s, write latency and watch delivery latency of the API server, and its memory.
     Apiserver(ApiserverBenchArgs),
+    /// Pods/s from creation to binding stored, with N fake nodes and P pods.
+    Scheduler(SchedulerBenchArgs),
 }
 
 /// Runs the chosen benchmark and prints its report.
 pub async fn run(target: BenchTarget) -> anyhow::Result<()> {
     match target {
         BenchTarget::Apiserver(args) => apiserver::run(args).await,
+        BenchTarget::Scheduler(args) => scheduler::run(args).await,
     }
 }
