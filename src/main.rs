@@ -19,6 +19,8 @@ enum Command {
     Agent(kubelab::agent_cmd::AgentArgs),
     /// Run the scheduler (the same as `kubelab-scheduler`).
     Scheduler(kubelab::scheduler_cmd::SchedulerArgs),
+    /// Run the controller manager (the same as `kubelab-controller`).
+    Controller(kubelab::controller_cmd::ControllerArgs),
     /// Measure a component against a real process on loopback and print a report.
     Bench {
         #[command(subcommand)]
@@ -38,6 +40,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Apiserver(args) => apiserver_cmd::run(args).await,
         Command::Agent(args) => kubelab::agent_cmd::run(args).await,
         Command::Scheduler(args) => kubelab::scheduler_cmd::run(args).await,
+        Command::Controller(args) => kubelab::controller_cmd::run(args).await,
         Command::Bench { target } => bench::run(target).await,
         Command::Images(args) => kubelab::images_cmd::run(args).await,
     }

@@ -1,0 +1,7 @@
+//! Integration tests of the node lifecycle controller, the garbage collector and the namespace
+//! controller, each against a real in-process API server.
+
+mod common;
+mod gc;
+mod namespace;
+mod node_lifecycle;

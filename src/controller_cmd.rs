@@ -1,0 +1,162 @@
+//! `kubelab controller` (and `kubelab-controller`): flags → [`kubelab_controller::ManagerConfig`].
+//!
+//! The flags are kube-controller-manager's where it has them (`--leader-elect`, `--controllers`,
+//! `--node-monitor-grace-period`, ...), so its documentation applies.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use kubelab_client::{Client, Config};
+use kubelab_controller::manager::{self, ManagerConfig};
+use tokio::sync::watch;
+
+/// Flags of the controller manager.
+#[derive(Args, Debug, Clone)]
+pub struct ControllerArgs {
+    /// URL of the API server (`http://127.0.0.1:6443`).
+    #[arg(long, conflicts_with = "kubeconfig")]
+    pub server: Option<String>,
+    /// Kubeconfig file to read the server from (default: `KUBECONFIG`, then `~/.kube/config`).
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// Run several replicas safely: only the holder of the lease runs controllers.
+    /// `--leader-elect=false` for a single replica.
+    #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true",
+          action = clap::ArgAction::Set)]
+    pub leader_elect: bool,
+    /// How long others wait after the leader's last renewal before taking over.
+    #[arg(long, default_value = "15s", value_parser = parse_duration)]
+    pub leader_elect_lease_duration: Duration,
+    /// How long the leader keeps trying to renew before it gives up (and exits).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub leader_elect_renew_deadline: Duration,
+    /// How often candidates try to acquire, and the leader to renew.
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    pub leader_elect_retry_period: Duration,
+    /// Controllers to run: `*` for all, `name` to enable, `-name` to disable; comma-separated.
+    #[arg(long, default_value = "*", value_delimiter = ',')]
+    pub controllers: Vec<String>,
+    /// How long a node may stop heartbeating before it is marked unreachable.
+    #[arg(long, default_value = "40s", value_parser = parse_duration)]
+    pub node_monitor_grace_period: Duration,
+    /// Seconds pods stay on an unreachable or not-ready node (without their own toleration).
+    #[arg(long, default_value_t = 300)]
+    pub default_eviction_seconds: u64,
+    /// Deployments reconciled at once.
+    #[arg(long, default_value_t = 5)]
+    pub concurrent_deployment_syncs: usize,
+    /// ReplicaSets reconciled at once.
+    #[arg(long, default_value_t = 5)]
+    pub concurrent_replicaset_syncs: usize,
+}
+
+/// `15s`, `500ms`, `1m`, or plain seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let value: f64 = number.parse().map_err(|_| format!("invalid duration {text:?}"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        _ => return Err(format!("invalid duration {text:?}: use ms, s or m")),
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|e| format!("invalid duration {text:?}: {e}"))
+}
+
+impl ControllerArgs {
+    pub fn config(&self) -> anyhow::Result<ManagerConfig> {
+        if self.leader_elect && self.leader_elect_renew_deadline >= self.leader_elect_lease_duration {
+            bail!("--leader-elect-renew-deadline must be shorter than --leader-elect-lease-duration");
+        }
+        let mut config = ManagerConfig::new(&manager::default_identity());
+        config.leader_elect = self.leader_elect;
+        config.leader_election.lease_duration = self.leader_elect_lease_duration;
+        config.leader_election.renew_deadline = self.leader_elect_renew_deadline;
+        config.leader_election.retry_period = self.leader_elect_retry_period;
+        config.controllers = self.controllers.clone();
+        config.node_lifecycle.node_monitor_grace_period = self.node_monitor_grace_period;
+        config.node_lifecycle.default_eviction_seconds = self.default_eviction_seconds;
+        config.deployment.workers = self.concurrent_deployment_syncs.max(1);
+        config.replica_set.workers = self.concurrent_replicaset_syncs.max(1);
+        Ok(config)
+    }
+
+    /// The API client: `--server`, else `--kubeconfig`, else the kubeconfig kubectl would use.
+    pub fn client(&self) -> anyhow::Result<Client> {
+        let config = match (&self.server, &self.kubeconfig) {
+            (Some(server), _) => Config::new(server.clone()),
+            (None, Some(path)) => {
+                Config::from_kubeconfig_file(path, None).with_context(|| format!("reading {}", path.display()))?
+            }
+            (None, None) => Config::infer().context("no --server or --kubeconfig, and no kubeconfig found")?,
+        };
+        Ok(Client::new(config)?)
+    }
+}
+
+/// Runs the controller manager until SIGINT/SIGTERM. Losing leadership is an error, so the
+/// process exits non-zero and its supervisor restarts it as a candidate.
+pub async fn run(args: ControllerArgs) -> anyhow::Result<()> {
+    let config = args.config()?;
+    let client = args.client()?;
+    let (stop, shutdown) = watch::channel(false);
+    tokio::spawn(async move {
+        crate::shutdown::signal().await;
+        let _ = stop.send(true);
+    });
+    manager::run(client, config, shutdown).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: ControllerArgs,
+    }
+
+    fn parse(args: &[&str]) -> ControllerArgs {
+        Cli::try_parse_from(std::iter::once("kubelab-controller").chain(args.iter().copied()))
+            .map(|c| c.args)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn defaults_are_kube_controller_managers() {
+        let config = parse(&["--server", "http://127.0.0.1:6443"]).config().unwrap();
+        assert!(config.leader_elect);
+        assert_eq!(config.leader_election.lease_name, "kube-controller-manager");
+        assert_eq!(config.leader_election.namespace, "kube-system");
+        assert_eq!(config.controllers, ["*"]);
+        assert_eq!(config.node_lifecycle.node_monitor_grace_period, Duration::from_secs(40));
+        assert_eq!(config.node_lifecycle.default_eviction_seconds, 300);
+    }
+
+    #[test]
+    fn flags() {
+        let config = parse(&[
+            "--server=http://x:1",
+            "--leader-elect=false",
+            "--controllers=*,-namespace",
+            "--node-monitor-grace-period",
+            "5s",
+            "--default-eviction-seconds=10",
+        ])
+        .config()
+        .unwrap();
+        assert!(!config.leader_elect);
+        assert!(!config.is_enabled("namespace") && config.is_enabled("deployment"));
+        assert_eq!(config.node_lifecycle.node_monitor_grace_period, Duration::from_secs(5));
+        assert_eq!(config.node_lifecycle.default_eviction_seconds, 10);
+        assert!(parse_duration("3x").is_err());
+    }
+}
