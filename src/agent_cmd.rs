@@ -57,6 +57,17 @@ pub struct AgentArgs {
     /// The node's address (`InternalIP`, and every pod's `hostIP`).
     #[arg(long, default_value = "127.0.0.1")]
     pub node_ip: String,
+    /// The port serving container logs and exec, on loopback only (0: any free port). Default:
+    /// 10250 (the kubelet's) with the Docker runtime, not served with the hollow one. With
+    /// `--nodes N`, node i uses port + i.
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Milliseconds before the first restart of a crashed container (doubling each time).
+    #[arg(long, default_value_t = 10_000)]
+    pub crash_backoff_base_ms: u64,
+    /// The longest wait before restarting a crashed container, in milliseconds.
+    #[arg(long, default_value_t = 300_000)]
+    pub crash_backoff_max_ms: u64,
     /// Seconds between full node status reports.
     #[arg(long, default_value_t = 10)]
     pub status_update_seconds: u64,
@@ -112,6 +123,21 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<()> {
         config.node_ip = args.node_ip.clone();
         config.status_update_interval = Duration::from_secs(args.status_update_seconds.max(1));
         config.lease_renew_interval = Duration::from_secs(args.lease_renew_seconds.max(1));
+        config.crash_backoff_base = Duration::from_millis(args.crash_backoff_base_ms);
+        config.crash_backoff_max = Duration::from_millis(args.crash_backoff_max_ms.max(args.crash_backoff_base_ms));
+        let port = match (args.port, args.runtime) {
+            (Some(port), _) => Some(port),
+            (None, RuntimeKind::Docker) => Some(10250),
+            (None, RuntimeKind::Hollow) => None,
+        };
+        if let Some(port) = port {
+            config.serve = true;
+            config.port = if port == 0 {
+                0
+            } else {
+                u16::try_from(usize::from(port) + index).context("--port + node index is beyond 65535")?
+            };
+        }
         if args.runtime == RuntimeKind::Hollow && args.nodes > 1 {
             // Hundreds of nodes in one process: fewer workers and relists per node.
             config.workers = 2;

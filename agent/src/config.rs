@@ -24,8 +24,12 @@ pub struct AgentConfig {
     /// The node's address (`InternalIP`), also every pod's `hostIP`.
     pub node_ip: String,
     /// The port the agent serves logs and exec on (`daemonEndpoints.kubeletEndpoint.Port`);
-    /// 0 while not served.
+    /// 0 while not served. With `serve` and port 0, the OS picks a free port and this field is
+    /// set to it before the Node is registered.
     pub port: u16,
+    /// Whether to serve logs and exec (see [`crate::server`]); on loopback only. Off by default,
+    /// so a process of a thousand hollow nodes opens no ports.
+    pub serve: bool,
     /// How long the node Lease stays valid without renewal (Kubernetes: 40 s).
     pub lease_duration: Duration,
     /// How often the Lease is renewed (Kubernetes: a quarter of its duration, 10 s).
@@ -58,6 +62,7 @@ impl AgentConfig {
             capacity: Capacity::default(),
             node_ip: "127.0.0.1".into(),
             port: 0,
+            serve: false,
             lease_duration: Duration::from_secs(40),
             lease_renew_interval: Duration::from_secs(10),
             status_update_interval: Duration::from_secs(10),

@@ -15,6 +15,7 @@
 //! | liveness, readiness, startup probes | [`pods::probes`] |
 //! | notice exited containers (PLEG), remove orphans | [`pods::relist`] |
 //! | events (`Pulled`, `Started`, `BackOff`...) | [`events`] |
+//! | serve container logs and exec on the node's port | [`server`] |
 //! | the container runtime (CRI) and the fake one of kubemark | [`runtime`], [`runtime::hollow`] |
 //!
 //! The entry point is [`run`]: one call runs one node until `shutdown` resolves. Containers
@@ -27,6 +28,7 @@ pub mod config;
 pub mod events;
 pub mod node;
 pub mod pods;
+pub mod server;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -40,6 +42,9 @@ pub enum AgentError {
     /// The Node could not be registered.
     #[error(transparent)]
     Node(#[from] node::NodeError),
+    /// The agent's port (logs and exec) could not be opened.
+    #[error("cannot listen on port {port} for logs and exec: {source}")]
+    Listen { port: u16, source: std::io::Error },
     /// One of the agent's loops ended, which they never do on their own.
     #[error("agent loop {0} ended unexpectedly")]
     LoopEnded(&'static str),
@@ -51,11 +56,25 @@ pub enum AgentError {
 /// Stopping the agent leaves its containers running, as stopping a kubelet does: the next agent
 /// for this node adopts them.
 pub async fn run(
-    config: AgentConfig,
+    mut config: AgentConfig,
     client: kubelab_client::Client,
     runtime: Arc<dyn ContainerRuntime>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), AgentError> {
+    // Bound before the Node is registered, so the Node reports the port that really serves.
+    let listeners = if config.serve {
+        let (listeners, port) =
+            server::bind(&config.node_ip, config.port)
+                .await
+                .map_err(|source| AgentError::Listen {
+                    port: config.port,
+                    source,
+                })?;
+        config.port = port;
+        listeners
+    } else {
+        Vec::new()
+    };
     let health = node::check_health(runtime.as_ref()).await;
     if let Some(why) = &health.runtime_error {
         tracing::warn!(node = %config.node_name, error = %why, "container runtime is not answering; the node registers as not ready");
@@ -75,11 +94,15 @@ pub async fn run(
         runtime.clone(),
         registered,
     ));
+    if !listeners.is_empty() {
+        let runtime = runtime.clone();
+        tasks.spawn(async move { server::serve(listeners, runtime).await });
+    }
     tasks.spawn(pods::run(config, client, runtime, events, scheme));
     tokio::pin!(shutdown);
     let result = tokio::select! {
         _ = &mut shutdown => Ok(()),
-        _ = tasks.join_next() => Err(AgentError::LoopEnded("heartbeat or pod sync")),
+        _ = tasks.join_next() => Err(AgentError::LoopEnded("heartbeat, pod sync or server")),
     };
     tasks.shutdown().await;
     result

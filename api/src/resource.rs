@@ -185,7 +185,7 @@ macro_rules! resource {
 pub static RESOURCES: &[ResourceInfo] = &[
     resource!(core::Namespace, "namespace", ["ns"], ["status"], []),
     resource!(core::Node, "node", ["no"], ["status"], []),
-    resource!(core::Pod, "pod", ["po"], ["status", "binding"], ["all"]),
+    resource!(core::Pod, "pod", ["po"], ["status", "binding", "log"], ["all"]),
     resource!(core::Service, "service", ["svc"], ["status"], ["all"]),
     resource!(core::Endpoints, "endpoints", ["ep"], [], []),
     resource!(core::ConfigMap, "configmap", ["cm"], [], []),

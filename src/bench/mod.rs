@@ -8,11 +8,13 @@
 use clap::Subcommand;
 
 mod apiserver;
+mod pod_start;
 mod process;
 mod scheduler;
 mod stats;
 
 pub use apiserver::ApiserverBenchArgs;
+pub use pod_start::PodStartBenchArgs;
 pub use scheduler::SchedulerBenchArgs;
 
 /// What to measure.
@@ -22,6 +24,8 @@ pub enum BenchTarget {
     Apiserver(ApiserverBenchArgs),
     /// Pods/s from creation to binding stored, with N fake nodes and P pods.
     Scheduler(SchedulerBenchArgs),
+    /// Pod start latency and 100 pods on one Docker node, against raw Docker; agent memory.
+    PodStart(PodStartBenchArgs),
 }
 
 /// Runs the chosen benchmark and prints its report.
@@ -29,5 +33,6 @@ pub async fn run(target: BenchTarget) -> anyhow::Result<()> {
     match target {
         BenchTarget::Apiserver(args) => apiserver::run(args).await,
         BenchTarget::Scheduler(args) => scheduler::run(args).await,
+        BenchTarget::PodStart(args) => pod_start::run(args).await,
     }
 }

@@ -1,9 +1,10 @@
 //! # The demo app's command line and its shared plumbing
 //!
-//! Each subcommand is one module: [`web`], [`kv`], [`worker`]. They share how they end: on
+//! Each subcommand is one module: [`web`], [`kv`], [`worker`], [`get`]. They share how they end: on
 //! SIGTERM (what `docker stop` and a pod's deletion send) each exits at once with status 0, as a
 //! well-behaved container should, so a pod's grace period is never spent waiting for it.
 
+pub mod get;
 pub mod kv;
 pub mod net;
 pub mod web;
@@ -15,7 +16,11 @@ use clap::{Parser, Subcommand};
 
 /// `kubelab-demo`: the multi-purpose demo app of kubelab's labs.
 #[derive(Debug, Parser)]
-#[command(name = "kubelab-demo", version, about = "kubelab's demo app: web, kv, worker, sleep")]
+#[command(
+    name = "kubelab-demo",
+    version,
+    about = "kubelab's demo app: web, kv, worker, sleep, get"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -30,8 +35,19 @@ pub enum Command {
     Kv(kv::KvArgs),
     /// Prints a line per second; exits or crashes on command (for restart and back-off labs).
     Worker(worker::WorkerArgs),
-    /// Does nothing until SIGTERM.
-    Sleep,
+    /// Does nothing until SIGTERM (or, with `--ignore-sigterm`, until killed).
+    Sleep(SleepArgs),
+    /// Fetches a URL and prints the body (what `curl` does in a lab, in an image without curl).
+    Get(get::GetArgs),
+}
+
+/// Flags of `kubelab-demo sleep`.
+#[derive(Debug, clap::Args)]
+pub struct SleepArgs {
+    /// Ignore SIGTERM, as a badly behaved program does: only SIGKILL ends it, so a pod's
+    /// deletion waits out its whole grace period (the `terminationGracePeriodSeconds` lab).
+    #[arg(long, env = "IGNORE_SIGTERM")]
+    pub ignore_sigterm: bool,
 }
 
 /// How the process should end.
@@ -50,7 +66,15 @@ pub async fn run(cli: Cli) -> Result<Outcome, String> {
         Command::Web(args) => web::serve(args).await.map(|()| Outcome::Exit(0)),
         Command::Kv(args) => kv::serve(args).await.map(|()| Outcome::Exit(0)),
         Command::Worker(args) => Ok(worker::run(args, std::io::stdout()).await),
-        Command::Sleep => {
+        Command::Get(args) => get::run(args).await.map(Outcome::Exit),
+        Command::Sleep(args) if args.ignore_sigterm => {
+            println!("sleeping, ignoring SIGTERM: only SIGKILL ends this process");
+            loop {
+                terminated().await;
+                println!("got SIGTERM, ignoring it");
+            }
+        }
+        Command::Sleep(_) => {
             println!("sleeping until SIGTERM");
             terminated().await;
             Ok(Outcome::Exit(0))
@@ -99,7 +123,15 @@ mod tests {
     #[test]
     fn subcommands_parse() {
         let cli = Cli::try_parse_from(["kubelab-demo", "sleep"]).unwrap();
-        assert!(matches!(cli.command, Command::Sleep));
+        assert!(matches!(
+            cli.command,
+            Command::Sleep(SleepArgs { ignore_sigterm: false })
+        ));
+        let cli = Cli::try_parse_from(["kubelab-demo", "sleep", "--ignore-sigterm"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Sleep(SleepArgs { ignore_sigterm: true })
+        ));
         let cli = Cli::try_parse_from(["kubelab-demo", "web", "--port", "9000"]).unwrap();
         match cli.command {
             Command::Web(args) => assert_eq!(args.port, 9000),

@@ -22,6 +22,7 @@ pub mod binding;
 pub mod discovery;
 pub mod health;
 pub mod list;
+pub mod log;
 pub mod objects;
 pub mod openapi;
 pub mod patch;
@@ -150,6 +151,7 @@ async fn dispatch(
         (Some("status"), Verb::Update) => objects::update(&call).await,
         (Some("status"), Verb::Patch) => patch::patch(&call).await,
         (Some("binding"), Verb::Create) => binding::bind(&call).await,
+        (Some("log"), Verb::Get) => log::get(&call).await,
         (Some("scale"), Verb::Get) => scale::get(&call).await,
         (Some("scale"), Verb::Update) => scale::update(&call).await,
         (Some("scale"), Verb::Patch) => patch::patch(&call).await,
