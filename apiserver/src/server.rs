@@ -9,6 +9,8 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use axum::serve::ListenerExt;
+
 use crate::config::Config;
 use crate::registry::namespace;
 use crate::state::AppState;
@@ -54,6 +56,14 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
     namespace::resume_sweeps(&state).await?;
     tracing::info!(address = %local, data_dir = %config.data_dir.display(), "kubelab-apiserver listening");
     let stopping = state.clone();
+    // Nagle's algorithm holds a small write back while an earlier one is unacknowledged, and the
+    // client may delay its acknowledgement by up to 40 ms: a watch event sent a millisecond after
+    // the previous one would wait for it. Every response here is written whole, so send at once.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::warn!(%error, "could not set TCP_NODELAY on a connection");
+        }
+    });
     let served = axum::serve(listener, crate::app(state.clone()))
         .with_graceful_shutdown(async move {
             shutdown.await;

@@ -47,7 +47,7 @@ pub async fn bind(call: &Call) -> Result<Response, ApiError> {
     };
     let key = call.target.key(name)?;
     let result = guaranteed_update(call.state.store.as_ref(), &key, |current| {
-        let pod = current.value.as_ref();
+        let pod = current.value();
         if is_deleting(pod) {
             return Err(ApiError::Conflict {
                 resource: "pods".into(),

@@ -87,8 +87,8 @@ pub async fn delete_collection(call: &Call) -> Result<Response, ApiError> {
         .await
         .map_err(|e| ApiError::from_store(e, &call.target.qualified(), ""))?;
     let mut deleted = Vec::new();
-    for item in listed.items.iter().filter(|i| filter.matches(&i.value)) {
-        let Some(name) = crate::registry::meta::meta_str(&item.value, "name") else {
+    for item in listed.items.iter().filter(|i| filter.matches(i.value())) {
+        let Some(name) = crate::registry::meta::meta_str(item.value(), "name") else {
             continue;
         };
         match registry_delete::delete(&call.state, &call.target, name, &options).await {

@@ -64,7 +64,7 @@ pub async fn get(call: &Call) -> Result<Response, ApiError> {
         .await
         .map_err(|e| ApiError::from_store(e, &call.target.qualified(), name))?
         .ok_or_else(|| call.target.not_found(name))?;
-    respond(&stored.value)
+    respond(stored.value())
 }
 
 /// PUT `.../scale` with a Scale body.
@@ -121,7 +121,7 @@ where
         Ok(next)
     })
     .await?;
-    respond(&updated.written.value)
+    respond(&updated.written.value())
 }
 
 /// `spec.replicas` of a Scale: a non-negative integer.

@@ -25,6 +25,13 @@
 //! `BOOKMARK` events (when asked for) carry only a revision: they let a watcher with a narrow
 //! selector, which may see no events for hours, resume from a recent revision instead of a
 //! compacted one.
+//!
+//! **One chunk per wake-up, not one per event.** Each event line is spliced from the object's
+//! stored bytes, never re-encoded. When a watcher wakes up and finds several events already
+//! waiting (a burst of writes, or a watcher that fell a little behind), all of them go out as one
+//! HTTP chunk: one write to the socket instead of one per event. With 100 watchers, a socket
+//! write per event per watcher is what the CPU would otherwise spend its time on, and the events
+//! queue up while it does. The order and the lines are the same; only the packaging changes.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -33,7 +40,7 @@ use axum::body::Body;
 use axum::http::StatusCode;
 use axum::response::Response;
 use bytes::Bytes;
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
@@ -44,8 +51,12 @@ use crate::filter::Filter;
 use crate::registry::meta::meta_str;
 use crate::store::{EventType, StoreError, StoreEvent, StoredObject, WatchStream};
 
-/// Events buffered per watcher between the task and the connection.
+/// Chunks buffered per watcher between the task and the connection.
 const BUFFER: usize = 128;
+
+/// A chunk is sent once it holds this many bytes, even if more events are waiting, so one
+/// watcher's backlog goes out as several moderate writes rather than one huge buffer.
+const CHUNK_BYTES: usize = 64 * 1024;
 
 /// The longest `timeoutSeconds` honoured (a day).
 const MAX_TIMEOUT_SECONDS: i64 = 24 * 3600;
@@ -93,7 +104,7 @@ pub async fn watch(call: &Call) -> Result<Response, ApiError> {
             let initial: Vec<StoredObject> = listed
                 .items
                 .into_iter()
-                .filter(|o| selection.matches(&o.value))
+                .filter(|o| selection.matches(o.value()))
                 .collect();
             (initial, listed.revision)
         }
@@ -143,10 +154,15 @@ struct WatchTask {
 
 impl WatchTask {
     async fn run(mut self, initial: Vec<StoredObject>, stream: Result<WatchStream, StoreError>) {
+        let mut chunk = Vec::new();
         for object in &initial {
-            if !self.send(event_line("ADDED", &object.raw)).await {
+            push_event_line(&mut chunk, "ADDED", &object.raw);
+            if chunk.len() >= CHUNK_BYTES && !self.send(take(&mut chunk)).await {
                 return;
             }
+        }
+        if !chunk.is_empty() && !self.send(take(&mut chunk)).await {
+            return;
         }
         let mut stream = match stream {
             Ok(stream) => stream,
@@ -186,11 +202,31 @@ impl WatchTask {
                         return;
                     }
                     Some(Ok(event)) => {
-                        self.last_revision = self.last_revision.max(event.revision);
-                        if let Some(line) = self.translate(&event) {
-                            if !self.send(line).await {
-                                return;
+                        self.add(&mut chunk, &event);
+                        // Whatever else is already waiting joins the same chunk.
+                        let mut ended = None;
+                        while chunk.len() < CHUNK_BYTES {
+                            match stream.next().now_or_never() {
+                                Some(Some(Ok(event))) => self.add(&mut chunk, &event),
+                                Some(Some(Err(err))) => {
+                                    ended = Some(Some(err));
+                                    break;
+                                }
+                                Some(None) => {
+                                    ended = Some(None);
+                                    break;
+                                }
+                                None => break,
                             }
+                        }
+                        if !chunk.is_empty() && !self.send(take(&mut chunk)).await {
+                            return;
+                        }
+                        if let Some(err) = ended {
+                            if let Some(err) = err {
+                                self.send_error(err).await;
+                            }
+                            return;
                         }
                     }
                 },
@@ -198,10 +234,18 @@ impl WatchTask {
         }
     }
 
+    /// Notes `event`'s revision and appends its line to `chunk`, if this watcher sees it.
+    fn add(&mut self, chunk: &mut Vec<u8>, event: &StoreEvent) {
+        self.last_revision = self.last_revision.max(event.revision);
+        if let Some(kind) = self.translate(event) {
+            push_event_line(chunk, kind, &event.object.raw);
+        }
+    }
+
     /// The event this watcher sees for a store event, given its selection (see module docs).
-    fn translate(&self, event: &StoreEvent) -> Option<Bytes> {
-        let now = self.selection.matches(&event.object.value);
-        let before = event.prev.as_ref().is_some_and(|p| self.selection.matches(&p.value));
+    fn translate(&self, event: &StoreEvent) -> Option<&'static str> {
+        let now = self.selection.matches(event.object.value());
+        let before = event.prev.as_ref().is_some_and(|p| self.selection.matches(p.value()));
         let kind = match event.event_type {
             EventType::Added if now => "ADDED",
             EventType::Modified if now && before => "MODIFIED",
@@ -210,7 +254,7 @@ impl WatchTask {
             EventType::Deleted if now || before => "DELETED",
             _ => return None,
         };
-        Some(event_line(kind, &event.object.raw))
+        Some(kind)
     }
 
     fn bookmark_line(&self) -> Bytes {
@@ -254,14 +298,24 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
 }
 
 /// `{"type":"ADDED","object":<raw>}\n`: the object's stored bytes are spliced in as they are.
-fn event_line(kind: &str, object: &Bytes) -> Bytes {
+fn event_line(kind: &str, object: &[u8]) -> Bytes {
     let mut line = Vec::with_capacity(object.len() + 32);
-    line.extend_from_slice(b"{\"type\":\"");
-    line.extend_from_slice(kind.as_bytes());
-    line.extend_from_slice(b"\",\"object\":");
-    line.extend_from_slice(object);
-    line.extend_from_slice(b"}\n");
+    push_event_line(&mut line, kind, object);
     Bytes::from(line)
+}
+
+/// Appends one event line to `out`.
+fn push_event_line(out: &mut Vec<u8>, kind: &str, object: &[u8]) {
+    out.extend_from_slice(b"{\"type\":\"");
+    out.extend_from_slice(kind.as_bytes());
+    out.extend_from_slice(b"\",\"object\":");
+    out.extend_from_slice(object);
+    out.extend_from_slice(b"}\n");
+}
+
+/// The chunk built so far, leaving `chunk` empty for the next one.
+fn take(chunk: &mut Vec<u8>) -> Bytes {
+    Bytes::from(std::mem::take(chunk))
 }
 
 #[cfg(test)]

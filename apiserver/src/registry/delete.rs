@@ -147,7 +147,7 @@ pub async fn delete(
             .await
             .map_err(|e| ApiError::from_store(e, &target.qualified(), name))?;
         let current = current.ok_or_else(|| target.not_found(name))?;
-        decide(target, name, &current.value, options)?;
+        decide(target, name, current.value(), options)?;
         return Ok(Deleted {
             written: Written::stored(current, Vec::new()),
             removed: false,
@@ -155,7 +155,7 @@ pub async fn delete(
     }
     let mut removed = false;
     let result = guaranteed_update(state.store.as_ref(), &key, |current: &StoredObject| {
-        let decision = decide(target, name, &current.value, options)?;
+        let decision = decide(target, name, current.value(), options)?;
         removed = matches!(decision, Update::Delete);
         Ok::<_, ApiError>(decision)
     })

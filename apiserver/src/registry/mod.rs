@@ -89,8 +89,7 @@ pub struct WriteOptions {
 /// The result of a write: the object as stored (or as it would be, for a dry run).
 #[derive(Clone, Debug)]
 pub struct Written {
-    pub value: std::sync::Arc<serde_json::Value>,
-    /// The object's JSON, straight from the store when there is one.
+    /// The object's JSON, straight from the store when there is one: what the response sends.
     pub raw: bytes::Bytes,
     /// `unknown field ...` warnings from `fieldValidation=Warn`.
     pub warnings: Vec<String>,
@@ -99,7 +98,6 @@ pub struct Written {
 impl Written {
     pub fn stored(object: crate::store::StoredObject, warnings: Vec<String>) -> Self {
         Written {
-            value: object.value,
             raw: object.raw,
             warnings,
         }
@@ -107,10 +105,12 @@ impl Written {
 
     pub fn unstored(value: serde_json::Value, warnings: Vec<String>) -> Self {
         let raw = bytes::Bytes::from(serde_json::to_vec(&value).unwrap_or_default());
-        Written {
-            value: std::sync::Arc::new(value),
-            raw,
-            warnings,
-        }
+        Written { raw, warnings }
+    }
+
+    /// The object as a JSON value, for the few responses that are not the object itself (a
+    /// Scale). Parsed on demand: a plain write only sends `raw`.
+    pub fn value(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.raw).unwrap_or_default()
     }
 }

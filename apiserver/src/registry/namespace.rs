@@ -60,7 +60,7 @@ pub async fn check_accepts_new_objects(state: &AppState, namespace: &str) -> Res
         .map_err(|e| ApiError::from_store(e, "namespaces", namespace))?;
     match found {
         None => Err(ApiError::not_found("namespaces", namespace)),
-        Some(ns) if is_deleting(&ns.value) => Err(ApiError::Forbidden(format!(
+        Some(ns) if is_deleting(ns.value()) => Err(ApiError::Forbidden(format!(
             "unable to create new content in namespace {namespace} because it is being terminated"
         ))),
         Some(_) => Ok(()),
@@ -97,8 +97,8 @@ pub fn spawn_sweep(state: AppState, namespace: String) {
 /// Restarts the sweeps of namespaces that were terminating when the server stopped.
 pub async fn resume_sweeps(state: &AppState) -> Result<(), StoreError> {
     for ns in state.store.list("/registry/namespaces/").await?.items {
-        if is_deleting(&ns.value) {
-            if let Some(name) = meta_str(&ns.value, "name") {
+        if is_deleting(ns.value()) {
+            if let Some(name) = meta_str(ns.value(), "name") {
                 spawn_sweep(state.clone(), name.to_string());
             }
         }
@@ -115,10 +115,10 @@ async fn sweep_once(state: &AppState, namespace: &str) -> Result<bool, ApiError>
         let items = state.store.list(&target.prefix()).await?.items;
         remaining += items.len();
         for item in items {
-            if is_deleting(&item.value) {
+            if is_deleting(item.value()) {
                 continue; // waiting for its finalizers or its node
             }
-            let Some(name) = meta_str(&item.value, "name") else {
+            let Some(name) = meta_str(item.value(), "name") else {
                 continue;
             };
             match delete(state, &target, name, &DeleteOptions::default()).await {
@@ -134,7 +134,7 @@ async fn sweep_once(state: &AppState, namespace: &str) -> Result<bool, ApiError>
     let mut removed = false;
     let outcome = guaranteed_update(state.store.as_ref(), &key, |current| {
         // A namespace with finalizers of its own waits for them, like any object.
-        removed = finalizers(&current.value).is_empty();
+        removed = finalizers(current.value()).is_empty();
         Ok::<_, ApiError>(if removed { Update::Delete } else { Update::Keep })
     })
     .await;

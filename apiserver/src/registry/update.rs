@@ -65,7 +65,7 @@ where
     if options.dry_run {
         let current = state.store.get(&key).await.map_err(|e| store_err(target, name, e))?;
         let current = current.ok_or_else(|| target.not_found(name))?;
-        let proposed = candidate(&current.value)?;
+        let proposed = candidate(current.value())?;
         let (decision, w) = decide(target, name, part, &current, proposed, options)?;
         let written = match decision {
             Update::Write(value) => Written::unstored(value, w),
@@ -77,7 +77,7 @@ where
         });
     }
     let result = guaranteed_update(state.store.as_ref(), &key, |current: &StoredObject| {
-        let proposed = candidate(&current.value)?;
+        let proposed = candidate(current.value())?;
         let (decision, w) = decide(target, name, part, current, proposed, options)?;
         warnings = w;
         removed = matches!(decision, Update::Delete);
@@ -112,7 +112,7 @@ pub fn decide(
     options: WriteOptions,
 ) -> Result<(Update, Vec<String>), ApiError> {
     let info = target.info;
-    let stored = current.value.as_ref();
+    let stored = current.value();
     if !candidate.is_object() {
         return Err(ApiError::BadRequest("the body must be an object".into()));
     }

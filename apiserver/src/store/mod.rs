@@ -16,7 +16,7 @@
 //! The [`Store`] trait is what the rest of the API server sees; [`sled_store`] is the embedded
 //! backend. One test suite ([`suite`]) runs against every backend.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
@@ -30,16 +30,47 @@ mod suite;
 pub type Revision = u64;
 
 /// An object as stored, at the revision it was last written.
+///
+/// What a store hands out is mostly sent on as it is: a GET, a list or a watch event writes
+/// `raw` to the client. So the object is parsed into a [`Value`] only when somebody looks
+/// inside ([`StoredObject::value`]: a selector, an update, admission), and at most once, since
+/// clones share the parsed copy. That spares the CPU a parse per read, and the watch cache the
+/// memory of thousands of parsed objects nobody asked for.
 #[derive(Clone, Debug)]
 pub struct StoredObject {
     pub key: String,
-    /// The object, with `metadata.resourceVersion` set to `revision`.
-    pub value: Arc<Value>,
-    /// The same object as the JSON bytes on disk, so lists and watches send it without
-    /// encoding it again.
+    /// The object's JSON as on disk, `metadata.resourceVersion` included, so lists and watches
+    /// send it without encoding it again.
     pub raw: Bytes,
     /// The revision of the object's last change (its `resourceVersion`).
     pub revision: Revision,
+    parsed: Arc<OnceLock<Value>>,
+}
+
+impl StoredObject {
+    /// An object from its JSON bytes, which the caller has checked (a backend validates what it
+    /// reads), parsed later if at all.
+    pub fn new(key: String, raw: Bytes, revision: Revision) -> StoredObject {
+        StoredObject {
+            key,
+            raw,
+            revision,
+            parsed: Arc::default(),
+        }
+    }
+
+    /// The object as a JSON value, parsed on first use.
+    pub fn value(&self) -> &Value {
+        self.parsed.get_or_init(|| {
+            // Backends only build a StoredObject from bytes they have checked to be a JSON
+            // object, so this cannot fail; if it ever did, an empty object is the safe answer
+            // (it matches no selector and admission refuses to build on it).
+            serde_json::from_slice(&self.raw).unwrap_or_else(|error| {
+                tracing::error!(key = %self.key, %error, "a stored object no longer parses");
+                Value::Object(Default::default())
+            })
+        })
+    }
 }
 
 /// What happened to a key.

@@ -107,10 +107,10 @@ pub async fn create_get_list(backend: &dyn Backend) {
         .unwrap()
         .expect("the pod is there");
     assert_eq!(got.revision, created.revision);
-    assert_eq!(got.value, created.value);
+    assert_eq!(got.value(), created.value());
     assert_eq!(got.raw, created.raw);
-    assert_eq!(serde_json::from_slice::<Value>(&got.raw).unwrap(), *got.value);
-    assert_eq!(got.value["spec"]["containers"][0]["image"], "nginx");
+    assert_eq!(serde_json::from_slice::<Value>(&got.raw).unwrap(), *got.value());
+    assert_eq!(got.value()["spec"]["containers"][0]["image"], "nginx");
 
     let list = store.list("/registry/pods/default/").await.unwrap();
     let keys: Vec<_> = list.items.iter().map(|o| o.key.as_str()).collect();
@@ -140,7 +140,7 @@ pub async fn update_checks_the_revision(backend: &dyn Backend) {
     changed["metadata"]["labels"] = json!({"app": "web"});
     let v2 = store.update(&key, changed.clone(), v1.revision).await.unwrap();
     assert!(v2.revision > v1.revision);
-    assert_eq!(v2.value["metadata"]["labels"]["app"], "web");
+    assert_eq!(v2.value()["metadata"]["labels"]["app"], "web");
 
     // A writer still holding v1 loses, and learns the current revision.
     let stale = store.update(&key, pod("default", "web"), v1.revision).await;
@@ -154,7 +154,7 @@ pub async fn update_checks_the_revision(backend: &dyn Backend) {
     );
     let now = store.get(&key).await.unwrap().unwrap();
     assert_eq!(now.revision, v2.revision);
-    assert_eq!(now.value["metadata"]["labels"]["app"], "web");
+    assert_eq!(now.value()["metadata"]["labels"]["app"], "web");
 }
 
 pub async fn delete_with_and_without_precondition(backend: &dyn Backend) {
@@ -177,8 +177,8 @@ pub async fn delete_with_and_without_precondition(backend: &dyn Backend) {
 
     let deleted = store.delete(&a, Some(created_a.revision)).await.unwrap();
     assert!(deleted.revision > created_a.revision);
-    assert_eq!(resource_version(&deleted.value), deleted.revision);
-    assert_eq!(deleted.value["metadata"]["name"], "a");
+    assert_eq!(resource_version(&deleted.value()), deleted.revision);
+    assert_eq!(deleted.value()["metadata"]["name"], "a");
     assert!(store.get(&a).await.unwrap().is_none());
 
     store.delete(&b, None).await.unwrap();
@@ -216,21 +216,21 @@ pub async fn revisions_strictly_increase(backend: &dyn Backend) {
         let key = pod_key("default", &format!("p{i}"));
         let created = store.create(&key, pod("default", &format!("p{i}"))).await.unwrap();
         assert!(created.revision > last, "revision {} after {last}", created.revision);
-        assert_eq!(resource_version(&created.value), created.revision);
+        assert_eq!(resource_version(&created.value()), created.revision);
         last = created.revision;
         let updated = store
             .update(&key, pod("default", &format!("p{i}")), created.revision)
             .await
             .unwrap();
         assert!(updated.revision > last);
-        assert_eq!(resource_version(&updated.value), updated.revision);
+        assert_eq!(resource_version(&updated.value()), updated.revision);
         last = updated.revision;
     }
     assert_eq!(store.current_revision(), last);
     let list = store.list("/registry/pods/").await.unwrap();
     assert_eq!(list.revision, last);
     for item in &list.items {
-        assert_eq!(resource_version(&item.value), item.revision);
+        assert_eq!(resource_version(&item.value()), item.revision);
     }
     assert_eq!(store.stats().revision, last);
 }
@@ -339,14 +339,14 @@ pub async fn deleted_event_carries_revision_and_prev(backend: &dyn Backend) {
     assert_eq!(event.event_type, EventType::Deleted);
     assert_eq!(event.revision, deleted.revision);
     assert_eq!(event.object.revision, deleted.revision);
-    assert_eq!(resource_version(&event.object.value), deleted.revision);
-    assert_eq!(event.object.value["metadata"]["labels"]["tier"], "front");
+    assert_eq!(resource_version(&event.object.value()), deleted.revision);
+    assert_eq!(event.object.value()["metadata"]["labels"]["tier"], "front");
     let prev = event
         .prev
         .as_ref()
         .expect("a DELETED event carries the previous object");
     assert_eq!(prev.revision, updated.revision);
-    assert_eq!(resource_version(&prev.value), updated.revision);
+    assert_eq!(resource_version(&prev.value()), updated.revision);
 
     // MODIFIED carries prev too, ADDED does not.
     let mut from_start = store.watch("/registry/pods/default/", 0).await.unwrap();
@@ -367,7 +367,7 @@ pub async fn guaranteed_update_under_concurrency(backend: &dyn Backend) {
     let key = &key;
     let results = join_all((0..20).map(|_| async move {
         guaranteed_update::<StoreError, _>(store, key, |current| {
-            let mut next = (*current.value).clone();
+            let mut next = current.value().clone();
             next["count"] = json!(next["count"].as_i64().unwrap_or(0) + 1);
             Ok(Update::Write(next))
         })
@@ -378,7 +378,7 @@ pub async fn guaranteed_update_under_concurrency(backend: &dyn Backend) {
         result.unwrap();
     }
     let last = store.get(key).await.unwrap().unwrap();
-    assert_eq!(last.value["count"], 20);
+    assert_eq!(last.value()["count"], 20);
 
     // Delete through guaranteed_update, and an error from the closure aborts with nothing written.
     let aborted = guaranteed_update::<StoreError, _>(store, key, |_| Err(StoreError::Backend("no".into()))).await;

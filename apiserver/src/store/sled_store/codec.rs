@@ -12,9 +12,10 @@
 //!
 //! The previous object, when there is one, takes the rest of the record.
 
-use std::sync::Arc;
+use std::borrow::Cow;
 
 use bytes::Bytes;
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::super::{EventType, Revision, StoreError, StoreEvent, StoredObject};
@@ -35,32 +36,47 @@ pub fn set_resource_version(key: &str, value: &mut Value, revision: Revision) ->
     Ok(())
 }
 
-/// Stamps `value` with `revision` and serializes it: the object as it will be stored.
+/// Stamps `value` with `revision` and serializes it: the object as it will be stored. The value
+/// itself is not kept: most writes are only ever sent on as bytes (see [`StoredObject`]).
 pub fn stamp(key: &str, mut value: Value, revision: Revision) -> Result<StoredObject, StoreError> {
     set_resource_version(key, &mut value, revision)?;
-    let raw = serde_json::to_vec(&value).map_err(|e| corrupt(key, &e.to_string()))?;
-    Ok(StoredObject {
-        key: key.to_string(),
-        value: Arc::new(value),
-        raw: Bytes::from(raw),
-        revision,
-    })
+    let mut raw = serde_json::to_vec(&value).map_err(|e| corrupt(key, &e.to_string()))?;
+    // The buffer grew by doubling; the watch cache keeps these bytes, so give back the slack.
+    raw.shrink_to_fit();
+    Ok(StoredObject::new(key.to_string(), Bytes::from(raw), revision))
 }
 
-/// Parses stored object bytes back into a [`StoredObject`].
+/// A fresh parse of `object`'s bytes, leaving its shared parsed copy alone (and unmade).
+pub fn reparse(object: &StoredObject) -> Result<Value, StoreError> {
+    serde_json::from_slice(&object.raw).map_err(|e| corrupt(&object.key, &e.to_string()))
+}
+
+/// Just the part of a stored object that [`decode_object`] needs; serde skips the rest
+/// without building anything.
+#[derive(Deserialize)]
+struct Head<'a> {
+    #[serde(borrow)]
+    metadata: Option<HeadMeta<'a>>,
+}
+
+#[derive(Deserialize)]
+struct HeadMeta<'a> {
+    #[serde(rename = "resourceVersion", borrow)]
+    resource_version: Option<Cow<'a, str>>,
+}
+
+/// Checks stored object bytes and reads their revision, without parsing the object into a
+/// [`Value`] (that happens later, if anybody needs it). The check is complete: the bytes are
+/// UTF-8 and one JSON object, so the later parse cannot fail.
 pub fn decode_object(key: &str, raw: Bytes) -> Result<StoredObject, StoreError> {
-    let value: Value = serde_json::from_slice(&raw).map_err(|e| corrupt(key, &e.to_string()))?;
-    let revision = value
-        .pointer("/metadata/resourceVersion")
-        .and_then(Value::as_str)
+    std::str::from_utf8(&raw).map_err(|e| corrupt(key, &e.to_string()))?;
+    let head: Head = serde_json::from_slice(&raw).map_err(|e| corrupt(key, &e.to_string()))?;
+    let revision = head
+        .metadata
+        .and_then(|m| m.resource_version)
         .and_then(|s| s.parse::<Revision>().ok())
         .ok_or_else(|| corrupt(key, "stored object has no numeric metadata.resourceVersion"))?;
-    Ok(StoredObject {
-        key: key.to_string(),
-        value: Arc::new(value),
-        raw,
-        revision,
-    })
+    Ok(StoredObject::new(key.to_string(), raw, revision))
 }
 
 fn type_code(t: EventType) -> u8 {
@@ -169,15 +185,34 @@ mod tests {
         let back = decode_event(7, &encode_event(&event)).unwrap();
         assert_eq!(back.event_type, EventType::Modified);
         assert_eq!(back.object.revision, 7);
-        assert_eq!(back.object.value["x"], 1);
+        assert_eq!(back.object.value()["x"], 1);
         assert_eq!(back.prev.unwrap().revision, 4);
         assert!(decode_event(7, &encode_event(&event)[..5]).is_err());
+    }
+
+    #[test]
+    fn decoding_checks_the_whole_object() {
+        let ok = decode_object(
+            "k",
+            Bytes::from_static(br#"{"a":[1,{"b":"\u00e9"}],"metadata":{"resourceVersion":"12"}}"#),
+        );
+        assert_eq!(ok.unwrap().revision, 12);
+        for bad in [
+            &br#"{"metadata":{"resourceVersion":"12"}"#[..],
+            br#"{"metadata":{"resourceVersion":"12"},"x":[1,}"#,
+            br#"{"metadata":{"resourceVersion":"x"}}"#,
+            br#"{"metadata":{}}"#,
+            br#"[1]"#,
+            b"{\"metadata\":{\"resourceVersion\":\"1\"},\"x\":\"\xff\"}",
+        ] {
+            assert!(decode_object("k", Bytes::copy_from_slice(bad)).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
     fn stamping_needs_an_object() {
         assert!(stamp("k", json!([1, 2]), 1).is_err());
         let s = stamp("k", json!({}), 3).unwrap();
-        assert_eq!(s.value["metadata"]["resourceVersion"], "3");
+        assert_eq!(s.value()["metadata"]["resourceVersion"], "3");
     }
 }

@@ -33,7 +33,7 @@ use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::super::{EventType, Revision, StoreError, StoreEvent, StoredObject};
-use super::codec::{decode_object, encode_event, stamp};
+use super::codec::{decode_object, encode_event, reparse, stamp};
 use super::keys::{encode_u64, event_key, object_key, META_COMPACTED, META_COUNT, META_REVISION};
 use super::{backend, Shared};
 
@@ -186,7 +186,9 @@ impl Writer {
                     .ok_or_else(|| StoreError::NotFound(key.to_string()))?;
                 check(key, expected, &current)?;
                 // The deleted object as watchers see it: its last state, at the deletion's revision.
-                let object = stamp(key, (*current.value).clone(), revision)?;
+                // Parsed into a value of its own: `current` becomes the event's `prev`, which the
+                // watch cache keeps as bytes only.
+                let object = stamp(key, reparse(&current)?, revision)?;
                 StoreEvent {
                     event_type: EventType::Deleted,
                     revision,
