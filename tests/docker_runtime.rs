@@ -279,6 +279,34 @@ async fn network_is_derived_from_the_name_adopted_and_removed() {
 }
 
 #[tokio::test]
+async fn agents_starting_together_end_up_on_one_network() {
+    let Some(docker) = docker_with_images().await else {
+        return;
+    };
+    let cluster = unique_cluster();
+    let _guard = ClusterGuard {
+        cluster: cluster.clone(),
+    };
+    // Three agents of one cluster starting at the same moment (as `kubelab up` starts them):
+    // Docker accepts several networks of one name, so each may create its own.
+    let ensures = (0..3).map(|_| ClusterNetwork::ensure(&docker, &cluster));
+    let networks = futures_util::future::join_all(ensures).await;
+    let ids: Vec<String> = networks.into_iter().map(|n| n.expect("ensure").id).collect();
+    assert!(
+        ids.iter().all(|id| id == &ids[0]),
+        "agents chose different networks: {ids:?}"
+    );
+    let named: Vec<_> = docker
+        .list_networks(None::<bollard::query_parameters::ListNetworksOptions>)
+        .await
+        .expect("list networks")
+        .into_iter()
+        .filter(|n| n.name.as_deref() == Some(network_name(&cluster).as_str()))
+        .collect();
+    assert_eq!(named.len(), 1, "duplicate networks were left behind");
+}
+
+#[tokio::test]
 async fn sandbox_holds_ip_hostname_and_host_port_and_containers_join_it() {
     let Some(t) = test_cluster().await else { return };
     let host_port = free_port();

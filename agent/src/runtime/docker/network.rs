@@ -190,18 +190,18 @@ impl ClusterNetwork {
             if taken.iter().any(|other| other.overlaps(&subnet)) {
                 continue;
             }
-            match create(docker, cluster, &name, subnet).await {
-                Ok(()) => {}
-                Err(e) => {
-                    // Another agent of the same cluster may have won the race: adopt its network.
-                    if let Some(found) = Self::find(docker, cluster).await? {
-                        return Ok(found);
-                    }
-                    last_error = e.to_string();
-                    tracing::debug!(%subnet, error = %last_error, "subnet not usable, trying the next candidate");
-                    continue;
+            if let Err(e) = create(docker, cluster, &name, subnet).await {
+                // Another agent of the same cluster may have won the race: adopt its network.
+                if let Some(found) = Self::find(docker, cluster).await? {
+                    return Ok(found);
                 }
+                last_error = e.to_string();
+                tracing::debug!(%subnet, error = %last_error, "subnet not usable, trying the next candidate");
+                continue;
             }
+            // Docker does not refuse a second network of the same name, so agents that start
+            // together may each have created one; `find` elects the same one for all of them
+            // and removes the others.
             return Self::find(docker, cluster)
                 .await?
                 .ok_or_else(|| RuntimeError::Runtime(format!("network {name} vanished right after it was created")));
@@ -212,25 +212,59 @@ impl ClusterNetwork {
     }
 
     /// The cluster's network if it exists (and is ours).
+    ///
+    /// Agents of one cluster that start at the same moment can each create the network before
+    /// seeing the others' (Docker allows two networks with one name). Every agent then elects the
+    /// same one, the oldest (by creation time, then id), and removes the empty others, so all
+    /// pods of the cluster end up on one network.
     pub async fn find(docker: &Docker, cluster: &str) -> Result<Option<ClusterNetwork>, RuntimeError> {
         let name = network_name(cluster);
-        let inspected = match docker.inspect_network(&name, None::<InspectNetworkOptions>).await {
-            Ok(n) => n,
-            Err(e) if is_status(&e, 404) => return Ok(None),
-            Err(e) => return Err(docker_err(e, &format!("network {name}"))),
+        let options = ListNetworksOptions {
+            filters: Some(HashMap::from([("name".to_string(), vec![name.clone()])])),
         };
-        // Docker also finds networks by id prefix; insist on the exact name.
-        if inspected.name.as_deref() != Some(name.as_str()) {
+        let listed = docker
+            .list_networks(Some(options))
+            .await
+            .map_err(|e| docker_err(e, &format!("network {name}")))?;
+        // The name filter matches substrings; insist on the exact name.
+        let mut same_name: Vec<_> = listed
+            .into_iter()
+            .filter(|n| n.name.as_deref() == Some(name.as_str()))
+            .collect();
+        if same_name.is_empty() {
             return Ok(None);
         }
-        let owner = inspected.labels.as_ref().and_then(|l| l.get(labels::CLUSTER));
-        if owner.map(String::as_str) != Some(cluster) {
+        let is_ours = |n: &bollard::models::Network| {
+            n.labels
+                .as_ref()
+                .and_then(|l| l.get(labels::CLUSTER))
+                .map(String::as_str)
+                == Some(cluster)
+        };
+        if !same_name.iter().any(is_ours) {
             return Err(RuntimeError::Runtime(format!(
                 "a Docker network named {name} exists but is not labelled {}={cluster}; \
                  kubelab will not adopt it (remove or rename it)",
                 labels::CLUSTER
             )));
         }
+        same_name.retain(is_ours);
+        same_name.sort_by(|a, b| (a.created.as_deref(), a.id.as_deref()).cmp(&(b.created.as_deref(), b.id.as_deref())));
+        let winner = same_name.remove(0);
+        for loser in same_name {
+            if let Some(id) = loser.id.as_deref() {
+                // Fails harmlessly if a container already joined it; the election stays the same.
+                if let Err(e) = docker.remove_network(id).await {
+                    tracing::debug!(network = id, error = %e, "could not remove a duplicate network");
+                }
+            }
+        }
+        let id = winner.id.unwrap_or_default();
+        let inspected = match docker.inspect_network(&id, None::<InspectNetworkOptions>).await {
+            Ok(n) => n,
+            Err(e) if is_status(&e, 404) => return Ok(None),
+            Err(e) => return Err(docker_err(e, &format!("network {name}"))),
+        };
         let config = inspected
             .ipam
             .as_ref()
