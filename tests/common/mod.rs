@@ -87,3 +87,69 @@ impl Drop for Apiserver {
         }
     }
 }
+
+/// A name no other test (in this process or another) uses at the same time: `<prefix>-<pid>-<n>`.
+pub fn unique_name(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "{prefix}-{:x}-{:x}-{}",
+        std::process::id(),
+        nanos & 0xffff,
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A `kubelab <subcommand> ...` process (scheduler, controller, agent), SIGKILLed when dropped.
+///
+/// Its stderr goes to the test's (logs at `warn` unless `RUST_LOG` says otherwise), so a failing
+/// test shows what the components complained about.
+pub struct KubelabProcess {
+    pub name: String,
+    child: Option<Child>,
+}
+
+impl KubelabProcess {
+    /// Starts `kubelab <args>` with the extra environment `envs`.
+    pub fn start(name: &str, args: &[String], envs: &[(&str, &str)]) -> KubelabProcess {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_kubelab"));
+        command
+            .args(args)
+            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null());
+        for (key, value) in envs {
+            command.env(key, value);
+        }
+        let child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {name} (kubelab {args:?}): {e}"));
+        KubelabProcess {
+            name: name.into(),
+            child: Some(child),
+        }
+    }
+
+    /// SIGKILL and reap: the process gets no chance to clean anything up.
+    pub fn kill_9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// `Some(status)` if the process has exited on its own (a killed one is not reported).
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.as_mut().and_then(|c| c.try_wait().ok().flatten())
+    }
+}
+
+impl Drop for KubelabProcess {
+    fn drop(&mut self) {
+        self.kill_9();
+    }
+}
