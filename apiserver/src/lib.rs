@@ -26,6 +26,7 @@ pub mod request;
 pub mod server;
 pub mod state;
 pub mod store;
+pub mod table;
 
 #[cfg(test)]
 mod tests;

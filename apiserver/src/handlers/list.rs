@@ -30,6 +30,7 @@ pub async fn list(call: &Call) -> Result<Response, ApiError> {
     let info = call.target.info;
     let filter = Filter::parse(info, call.query.get("labelSelector"), call.query.get("fieldSelector"))?;
     let limit = call.query.number("limit")?.filter(|l| *l > 0).map(|l| l as usize);
+    let table = crate::table::negotiate(&call.headers, &call.query)?;
     let start = match call.query.get("continue") {
         Some(token) => {
             let token = Token::decode(token)?;
@@ -61,7 +62,7 @@ pub async fn list(call: &Call) -> Result<Response, ApiError> {
             next = Some(item.key.clone());
             break;
         }
-        items.push(item.raw.clone());
+        items.push(item);
     }
     let token = next.map(|start| {
         Token {
@@ -70,6 +71,12 @@ pub async fn list(call: &Call) -> Result<Response, ApiError> {
         }
         .encode()
     });
+    if let Some(table) = table {
+        let objects: Vec<&serde_json::Value> = items.iter().map(|item| item.value()).collect();
+        let rv = listed.revision.to_string();
+        return Ok(table.response(&table.build(info, &objects, &rv, token.as_deref(), chrono::Utc::now())));
+    }
+    let items: Vec<Bytes> = items.iter().map(|item| item.raw.clone()).collect();
     Ok(object_response(
         StatusCode::OK,
         list_body(info, listed.revision, token.as_deref(), &items),

@@ -26,6 +26,9 @@ pub async fn get(call: &Call) -> Result<Response, ApiError> {
         .await
         .map_err(|e| ApiError::from_store(e, &call.target.qualified(), name))?
         .ok_or_else(|| call.target.not_found(name))?;
+    if let Some(table) = crate::table::negotiate(&call.headers, &call.query)? {
+        return Ok(table.response(&table.one(call.target.info, stored.value(), chrono::Utc::now())));
+    }
     Ok(object_response(StatusCode::OK, stored.raw, &[]))
 }
 

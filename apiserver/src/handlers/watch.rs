@@ -93,6 +93,7 @@ pub async fn watch(call: &Call) -> Result<Response, ApiError> {
         // Capped so the deadline arithmetic cannot overflow; clients reconnect anyway.
         .map(|t| Duration::from_secs(t.min(MAX_TIMEOUT_SECONDS) as u64));
     let bookmarks = call.query.flag("allowWatchBookmarks")?;
+    let table = crate::table::negotiate(&call.headers, &call.query)?;
     let store = call.state.store.clone();
     let prefix = call.target.prefix();
     let (initial, from) = match call.query.get("resourceVersion") {
@@ -127,6 +128,8 @@ pub async fn watch(call: &Call) -> Result<Response, ApiError> {
         selection,
         kind: info.kind,
         api_version: info.api_version(),
+        info,
+        table,
         last_revision: from,
         bookmark_every: bookmarks.then_some(call.state.options.bookmark_interval),
         timeout,
@@ -146,6 +149,9 @@ struct WatchTask {
     selection: Selection,
     kind: &'static str,
     api_version: String,
+    info: &'static kubelab_api::ResourceInfo,
+    /// Set when the client asked for Tables: each event's object is then a one-row Table.
+    table: Option<crate::table::TableRequest>,
     /// The newest revision this watcher has been told about (events or the starting point).
     last_revision: u64,
     bookmark_every: Option<Duration>,
@@ -156,7 +162,7 @@ impl WatchTask {
     async fn run(mut self, initial: Vec<StoredObject>, stream: Result<WatchStream, StoreError>) {
         let mut chunk = Vec::new();
         for object in &initial {
-            push_event_line(&mut chunk, "ADDED", &object.raw);
+            self.push(&mut chunk, "ADDED", object);
             if chunk.len() >= CHUNK_BYTES && !self.send(take(&mut chunk)).await {
                 return;
             }
@@ -238,7 +244,15 @@ impl WatchTask {
     fn add(&mut self, chunk: &mut Vec<u8>, event: &StoreEvent) {
         self.last_revision = self.last_revision.max(event.revision);
         if let Some(kind) = self.translate(event) {
-            push_event_line(chunk, kind, &event.object.raw);
+            self.push(chunk, kind, &event.object);
+        }
+    }
+
+    /// Appends the event line of `object`: its stored bytes, or a one-row Table of it.
+    fn push(&self, chunk: &mut Vec<u8>, kind: &str, object: &StoredObject) {
+        match &self.table {
+            None => push_event_line(chunk, kind, &object.raw),
+            Some(table) => push_event_line(chunk, kind, &table.one_bytes(self.info, object.value())),
         }
     }
 

@@ -24,6 +24,7 @@ mod errors;
 mod list;
 mod server;
 mod subresources;
+mod tables;
 mod watch;
 
 /// How long a test waits for something that should happen at once.
