@@ -107,7 +107,7 @@ async fn list_answers_a_table_with_kubectl_columns() {
     assert_eq!(table["columnDefinitions"][0]["format"], "name");
     let rows = rows(table);
     assert_eq!(rows.len(), 2);
-    assert_eq!(rows[0][..4], [json!("a"), json!("0/1"), json!(""), json!("0")]);
+    assert_eq!(rows[0][..4], [json!("a"), json!("0/1"), json!("Pending"), json!("0")]);
     assert_eq!(rows[0].len(), cols.len(), "every cell, wide ones included");
     // Each row carries the object's metadata, for -A and --show-labels.
     let object = &table["rows"][0]["object"];
@@ -239,7 +239,7 @@ async fn watch_events_are_one_row_tables() {
     assert_eq!(event["kind"], "Table");
     assert_eq!(event["metadata"]["resourceVersion"], b["metadata"]["resourceVersion"]);
     assert_eq!(columns(&event).len(), 9);
-    assert_eq!(rows(&event)[0][..3], [json!("b"), json!("0/1"), json!("")]);
+    assert_eq!(rows(&event)[0][..3], [json!("b"), json!("0/1"), json!("Pending")]);
     assert_eq!(event["rows"][0]["object"]["kind"], "PartialObjectMetadata");
     f.patch(
         &format!("{PODS}/b/status"),

@@ -8,6 +8,7 @@
 
 mod container;
 mod defaults;
+mod qos;
 mod scheduling;
 mod status;
 #[cfg(test)]
@@ -23,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use container::*;
+pub use qos::qos_class;
 pub use scheduling::*;
 pub use status::*;
 pub use validate::{validate_pod_spec, validate_pod_template};
@@ -215,6 +217,15 @@ impl Object for Pod {
 
     fn set_defaults(&mut self) {
         self.spec.set_defaults();
+        // As kube-apiserver does on create: a pod nobody has reported on yet is Pending, and
+        // its QoS class follows from its containers' requests and limits (which are immutable).
+        let status = self.status.get_or_insert_with(Default::default);
+        if status.phase.as_deref().unwrap_or("").is_empty() {
+            status.phase = Some("Pending".into());
+        }
+        if status.qos_class.is_none() {
+            status.qos_class = Some(qos_class(&self.spec).into());
+        }
     }
 
     fn validate(&self) -> Vec<FieldError> {
