@@ -7,6 +7,7 @@
 pub mod agent_cmd;
 pub mod apiserver_cmd;
 pub mod bench;
+pub mod cluster;
 pub mod controller_cmd;
 pub mod images_cmd;
 pub mod logging;

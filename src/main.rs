@@ -28,6 +28,14 @@ enum Command {
     },
     /// Build the images kubelab needs (kubelab/pause, kubelab/demo) from its own binaries.
     Images(kubelab::images_cmd::ImagesArgs),
+    /// Start a whole cluster, each component its own process (minikube start).
+    Up(kubelab::cluster::up::UpArgs),
+    /// Each component's process and health, and each node's Ready condition (minikube status).
+    Status(kubelab::cluster::status::StatusArgs),
+    /// Stop the cluster's processes and remove its Docker objects; --purge deletes its data too.
+    Down(kubelab::cluster::down::DownArgs),
+    /// Print a component's log: apiserver, scheduler, controller, node-1, ...
+    Logs(kubelab::cluster::logs::LogsArgs),
 }
 
 #[global_allocator]
@@ -43,5 +51,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Controller(args) => kubelab::controller_cmd::run(args).await,
         Command::Bench { target } => bench::run(target).await,
         Command::Images(args) => kubelab::images_cmd::run(args).await,
+        Command::Up(args) => kubelab::cluster::up::run(args).await,
+        Command::Status(args) => kubelab::cluster::status::run(args).await,
+        Command::Down(args) => kubelab::cluster::down::run(args).await,
+        Command::Logs(args) => kubelab::cluster::logs::run(args).await,
     }
 }

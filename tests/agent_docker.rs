@@ -464,8 +464,12 @@ async fn crash_loop_backs_off_and_liveness_restarts() {
     env.create_pod(pod_spec("crash", vec![demo("app", &["worker", "--crash"])], 2))
         .await;
     let mut live = demo("web", &["web"]);
-    live["livenessProbe"] =
-        json!({"httpGet": {"path": "/healthz", "port": 8080}, "periodSeconds": 1, "failureThreshold": 1});
+    // Generous timings so a busy CI machine does not fail the probe before the test asks it to:
+    // the server gets a second to start listening, and three slow answers in a row are needed.
+    live["livenessProbe"] = json!({
+        "httpGet": {"path": "/healthz", "port": 8080},
+        "initialDelaySeconds": 1, "periodSeconds": 1, "timeoutSeconds": 2, "failureThreshold": 3
+    });
     env.create_pod(pod_spec("live", vec![live], 2)).await;
 
     let pod = env

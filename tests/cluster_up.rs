@@ -1,0 +1,399 @@
+//! End-to-end tests of `kubelab up`, `status`, `logs` and `down`, run exactly as a user types
+//! them: the built `kubelab` binary as a real process, a fresh home directory, a free API port.
+//!
+//! `up` leaves its components running after it exits (that is its point), so every test holds a
+//! guard that runs `kubelab down --purge` when dropped, also when an assertion fails, and checks
+//! afterwards that none of the recorded PIDs is left. The Docker test makes its own cluster name
+//! (so its own network and labels) and, without Docker, prints a loud `SKIPPED:` line and passes,
+//! unless `KUBELAB_REQUIRE_DOCKER=1` makes that a failure.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use kubelab_api::core::{Node, Pod};
+use kubelab_client::{Api, Client, Config, ListParams};
+
+const KUBELAB: &str = env!("CARGO_BIN_EXE_kubelab");
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn unique_cluster(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "{prefix}-{:x}-{:x}-{}",
+        std::process::id(),
+        nanos & 0xfffff,
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Whether a PID is a live (not zombie) process.
+fn pid_alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rfind(')')
+            .and_then(|i| stat[i + 1..].split_whitespace().next())
+            .is_some_and(|state| state != "Z"),
+        Err(_) => false,
+    }
+}
+
+/// A cluster started by `kubelab up` in its own home directory; `down --purge` on drop.
+struct Cluster {
+    name: String,
+    /// Holds the temporary directory the home is in.
+    _dir: tempfile::TempDir,
+    home: PathBuf,
+    api_port: u16,
+}
+
+impl Cluster {
+    fn new(prefix: &str) -> Cluster {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let home = dir.path().join("home");
+        Cluster {
+            name: unique_cluster(prefix),
+            _dir: dir,
+            home,
+            api_port: free_port(),
+        }
+    }
+
+    /// `kubelab <command> --cluster <name> --home <home> <args>`, its output captured.
+    fn kubelab(&self, command: &str, args: &[&str]) -> Output {
+        let output = Command::new(KUBELAB)
+            .arg(command)
+            .args(["--cluster", &self.name, "--home"])
+            .arg(&self.home)
+            .args(args)
+            .env("RUST_BACKTRACE", "0")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("running kubelab {command}: {e}"));
+        eprintln!(
+            "$ kubelab {command} {args:?} -> {}\n{}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    }
+
+    fn up(&self, args: &[&str]) -> Output {
+        let port = self.api_port.to_string();
+        let mut all = vec!["--api-port", &port, "--agent-port", "0", "--wait-timeout", "60s"];
+        all.extend_from_slice(args);
+        self.kubelab("up", &all)
+    }
+
+    fn state(&self) -> serde_json::Value {
+        let text = std::fs::read_to_string(self.home.join("state.json")).expect("state.json after up");
+        serde_json::from_str(&text).expect("state.json is JSON")
+    }
+
+    /// Every PID in the state file, by component name.
+    fn pids(&self) -> Vec<(String, u32)> {
+        let state = self.state();
+        state["components"]
+            .as_array()
+            .expect("components")
+            .iter()
+            .filter_map(|c| {
+                let pid = u32::try_from(c["pid"].as_u64()?).ok()?;
+                Some((c["name"].as_str()?.to_string(), pid))
+            })
+            .collect()
+    }
+
+    fn client(&self) -> Client {
+        let config = Config::from_kubeconfig_file(self.home.join("kubeconfig"), None).expect("the kubeconfig up wrote");
+        Client::new(config).expect("a client")
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let pids = if self.home.join("state.json").exists() {
+            self.pids()
+        } else {
+            Vec::new()
+        };
+        let _ = Command::new(KUBELAB)
+            .args(["down", "--purge", "--timeout", "5s", "--cluster", &self.name, "--home"])
+            .arg(&self.home)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .status();
+        // Last resort, should `down` itself have failed: only the PIDs this cluster recorded.
+        for (_, pid) in pids {
+            if pid_alive(pid) {
+                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            }
+        }
+    }
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn node_ready(node: &Node) -> bool {
+    node.status
+        .as_ref()
+        .and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"))
+        .is_some_and(|c| c.status == "True")
+}
+
+async fn ready_nodes(client: &Client) -> Vec<String> {
+    let nodes: Api<Node> = Api::all(client.clone());
+    let mut names: Vec<String> = nodes
+        .list(&ListParams::default())
+        .await
+        .expect("listing nodes")
+        .items
+        .into_iter()
+        .filter(node_ready)
+        .filter_map(|n| n.metadata.name)
+        .collect();
+    names.sort();
+    names
+}
+
+/// A row of `kubelab status`: (STATE, HEALTH) of `name`.
+fn status_of(status: &str, name: &str) -> Option<(String, String)> {
+    status.lines().find_map(|line| {
+        let cells: Vec<&str> = line.split_whitespace().collect();
+        (cells.first() == Some(&name)).then(|| (cells[1].to_string(), cells[4..].join(" ")))
+    })
+}
+
+fn assert_down_leaves_nothing(cluster: &Cluster, pids: &[(String, u32)]) {
+    let down = cluster.kubelab("down", &["--purge"]);
+    assert!(down.status.success(), "down failed");
+    let text = stdout(&down);
+    for (name, _) in pids {
+        assert!(text.contains(name.as_str()), "down does not mention {name}:\n{text}");
+    }
+    for (name, pid) in pids {
+        assert!(!pid_alive(*pid), "{name} (pid {pid}) still runs after down");
+    }
+    assert!(!cluster.home.exists(), "the home directory survived down --purge");
+    // Twice is harmless.
+    let again = cluster.kubelab("down", &["--purge"]);
+    assert!(again.status.success(), "a second down failed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_status_logs_and_down_on_hollow_nodes() {
+    let cluster = Cluster::new("up");
+    let up = cluster.up(&["--runtime", "hollow", "--nodes", "2"]);
+    assert!(up.status.success(), "kubelab up failed");
+    let text = stdout(&up);
+    let kubeconfig = cluster.home.join("kubeconfig");
+    assert!(
+        text.contains(&format!("export KUBECONFIG={}", kubeconfig.display())),
+        "{text}"
+    );
+    assert!(text.contains("2 of 2 Ready"), "{text}");
+
+    // Every component is its own process, and each one runs.
+    let pids = cluster.pids();
+    let names: Vec<&str> = pids.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["apiserver", "scheduler", "controller", "node-1", "node-2"]);
+    for (name, pid) in &pids {
+        assert!(pid_alive(*pid), "{name} is not running");
+    }
+    let mut distinct: Vec<u32> = pids.iter().map(|(_, p)| *p).collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 5);
+
+    // status: every row running and healthy.
+    let status = cluster.kubelab("status", &[]);
+    assert!(status.status.success(), "status says the cluster is not healthy");
+    let table = stdout(&status);
+    assert_eq!(status_of(&table, "apiserver"), Some(("running".into(), "ok".into())));
+    assert_eq!(status_of(&table, "scheduler").map(|s| s.0).as_deref(), Some("running"));
+    assert_eq!(status_of(&table, "controller").map(|s| s.0).as_deref(), Some("running"));
+    for node in ["node-1", "node-2"] {
+        assert_eq!(
+            status_of(&table, node),
+            Some(("running".into(), "Ready".into())),
+            "{table}"
+        );
+    }
+    assert!(table.contains(&format!("127.0.0.1:{}", cluster.api_port)), "{table}");
+
+    // The nodes through the API, with the kubeconfig up wrote.
+    let client = cluster.client();
+    assert_eq!(ready_nodes(&client).await, ["node-1", "node-2"]);
+
+    // Each component logs to its own file.
+    let logs = cluster.kubelab("logs", &["node-1", "--tail", "50"]);
+    assert!(logs.status.success());
+    assert!(stdout(&logs).contains("node-1"), "node-1's log does not mention node-1");
+    let wrong = cluster.kubelab("logs", &["node-7"]);
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("node-1, node-2"));
+
+    // up again: nothing restarted.
+    let again = cluster.up(&["--runtime", "hollow", "--nodes", "2"]);
+    assert!(again.status.success(), "a second up failed");
+    assert!(stdout(&again).contains("already running"));
+    assert_eq!(cluster.pids(), pids);
+
+    // A node agent dies: status says so, and up starts only that one again.
+    let (_, node2) = pids[4].clone();
+    let _ = Command::new("kill").args(["-9", &node2.to_string()]).status();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while pid_alive(node2) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let degraded = cluster.kubelab("status", &[]);
+    assert!(!degraded.status.success(), "status exits 0 with a dead agent");
+    assert_eq!(
+        status_of(&stdout(&degraded), "node-2").map(|s| s.0).as_deref(),
+        Some("stopped")
+    );
+    let healed = cluster.up(&["--runtime", "hollow", "--nodes", "2"]);
+    assert!(healed.status.success());
+    let after = cluster.pids();
+    assert_eq!(after[..4], pids[..4], "up restarted components that were running");
+    assert_ne!(after[4].1, node2);
+    assert!(pid_alive(after[4].1));
+    assert!(cluster.kubelab("status", &[]).status.success());
+
+    assert_down_leaves_nothing(&cluster, &after);
+}
+
+#[tokio::test]
+async fn status_and_logs_of_a_cluster_that_does_not_exist_say_so() {
+    let cluster = Cluster::new("none");
+    let status = cluster.kubelab("status", &[]);
+    assert!(!status.status.success());
+    let message = String::from_utf8_lossy(&status.stderr);
+    assert!(
+        message.contains("does not exist") && message.contains("kubelab up"),
+        "{message}"
+    );
+    let down = cluster.kubelab("down", &[]);
+    assert!(down.status.success(), "down of a cluster that never ran must succeed");
+    let logs = cluster.kubelab("logs", &["apiserver"]);
+    assert!(!logs.status.success());
+}
+
+#[tokio::test]
+async fn up_refuses_a_taken_api_port_and_names_it() {
+    let taken = TcpListener::bind("127.0.0.1:0").expect("a port");
+    let mut cluster = Cluster::new("busy");
+    cluster.api_port = taken.local_addr().expect("address").port();
+    let up = cluster.up(&["--runtime", "hollow", "--nodes", "1"]);
+    assert!(!up.status.success());
+    let message = String::from_utf8_lossy(&up.stderr);
+    assert!(
+        message.contains(&format!("127.0.0.1:{}", cluster.api_port)) && message.contains("--api-port"),
+        "{message}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Docker
+// ---------------------------------------------------------------------------------------------
+
+fn skip_or_fail(reason: &str) {
+    if std::env::var("KUBELAB_REQUIRE_DOCKER").is_ok_and(|v| v == "1") {
+        panic!("KUBELAB_REQUIRE_DOCKER=1 but {reason}");
+    }
+    eprintln!("\n========================================================\nSKIPPED: {reason}\n========================================================\n");
+}
+
+async fn docker_objects(docker: &bollard::Docker, cluster: &str) -> (usize, usize) {
+    use std::collections::HashMap;
+    let filter = HashMap::from([("label".to_string(), vec![format!("io.kubelab.cluster={cluster}")])]);
+    let containers = docker
+        .list_containers(Some(bollard::query_parameters::ListContainersOptions {
+            all: true,
+            filters: Some(filter.clone()),
+            ..Default::default()
+        }))
+        .await
+        .expect("listing containers");
+    let networks = docker
+        .list_networks(Some(bollard::query_parameters::ListNetworksOptions {
+            filters: Some(filter),
+        }))
+        .await
+        .expect("listing networks");
+    (containers.len(), networks.len())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_runs_pods_on_docker_and_down_removes_the_containers_and_network() {
+    let docker = match kubelab_agent::runtime::docker::connect_docker().await {
+        Ok(docker) => docker,
+        Err(e) => return skip_or_fail(&format!("Docker is unreachable ({e})")),
+    };
+    let cluster = Cluster::new("upd");
+    let up = cluster.up(&["--runtime", "docker", "--nodes", "1"]);
+    assert!(up.status.success(), "kubelab up (docker) failed");
+    assert!(
+        stdout(&up).contains("kubelab/pause:latest"),
+        "up did not report the images"
+    );
+    let client = cluster.client();
+    assert_eq!(ready_nodes(&client).await, ["node-1"]);
+
+    // One pod, so there are containers to remove.
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let pod: Pod = serde_json::from_value(serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "web"},
+        "spec": {"containers": [{"name": "web", "image": "kubelab/demo:latest", "imagePullPolicy": "Never"}]}
+    }))
+    .expect("a pod");
+    pods.create(&pod).await.expect("creating the pod");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let phase = pods.get("web").await.ok().and_then(|p| p.status).and_then(|s| s.phase);
+        if phase.as_deref() == Some("Running") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the pod is not Running after 60 s: {phase:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (containers, networks) = docker_objects(&docker, &cluster.name).await;
+    assert!(
+        containers >= 2,
+        "expected the pause and app containers, found {containers}"
+    );
+    assert_eq!(networks, 1);
+
+    let pids = cluster.pids();
+    let down = cluster.kubelab("down", &["--purge"]);
+    assert!(down.status.success());
+    assert!(stdout(&down).contains(&format!("labelled io.kubelab.cluster={}", cluster.name)));
+    assert_eq!(
+        docker_objects(&docker, &cluster.name).await,
+        (0, 0),
+        "Docker objects survived down"
+    );
+    for (name, pid) in &pids {
+        assert!(!pid_alive(*pid), "{name} (pid {pid}) still runs after down");
+    }
+    assert!(!cluster.home.exists());
+}
