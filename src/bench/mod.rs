@@ -8,12 +8,14 @@
 use clap::Subcommand;
 
 mod apiserver;
+mod deployment;
 mod pod_start;
 mod process;
 mod scheduler;
 mod stats;
 
 pub use apiserver::ApiserverBenchArgs;
+pub use deployment::DeploymentBenchArgs;
 pub use pod_start::PodStartBenchArgs;
 pub use scheduler::SchedulerBenchArgs;
 
@@ -26,6 +28,8 @@ pub enum BenchTarget {
     Scheduler(SchedulerBenchArgs),
     /// Pod start latency and 100 pods on one Docker node, against raw Docker; agent memory.
     PodStart(PodStartBenchArgs),
+    /// A Deployment of R replicas on N hollow nodes: created, scaled to 0 and back; memory.
+    Deployment(DeploymentBenchArgs),
 }
 
 /// Runs the chosen benchmark and prints its report.
@@ -34,5 +38,6 @@ pub async fn run(target: BenchTarget) -> anyhow::Result<()> {
         BenchTarget::Apiserver(args) => apiserver::run(args).await,
         BenchTarget::Scheduler(args) => scheduler::run(args).await,
         BenchTarget::PodStart(args) => pod_start::run(args).await,
+        BenchTarget::Deployment(args) => deployment::run(args).await,
     }
 }

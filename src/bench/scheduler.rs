@@ -138,12 +138,13 @@ async fn measure(args: &SchedulerBenchArgs, http: &reqwest::Client, base: &str) 
     })
 }
 
-/// `kubelab scheduler` (this very binary) against the server, without leader election.
+/// `kubelab scheduler` (this very binary) against the server, without leader election; it logs
+/// at `RUST_LOG`'s level (warnings by default) to the bench's stderr.
 fn start_scheduler(base: &str) -> anyhow::Result<Child> {
     let exe = std::env::current_exe().context("finding the kubelab binary")?;
     Command::new(exe)
         .args(["scheduler", "--server", base, "--leader-elect=false"])
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
         .stdin(Stdio::null())
         .kill_on_drop(true)
         .spawn()
