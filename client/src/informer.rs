@@ -108,11 +108,7 @@ impl<T: Object> Informer<T> {
         while let Some(item) = events.next().await {
             match item {
                 Ok(event) => {
-                    for change in store.apply(event) {
-                        for handler in &handlers {
-                            handler(&change);
-                        }
-                    }
+                    store.apply_with(event, |change| handlers.iter().for_each(|handler| handler(change)));
                 }
                 Err(e) => tracing::warn!(kind = T::KIND, error = %e, "informer: list/watch failed, retrying"),
             }

@@ -133,8 +133,28 @@ impl<T: Object> Store<T> {
 
     /// Applies a watcher event to the cache and returns what changed, for the handlers.
     pub fn apply(&self, event: WatcherEvent<T>) -> Vec<InformerEvent<T>> {
+        self.apply_with(event, |_| {})
+    }
+
+    /// Like [`Store::apply`], but calls `handle` on each change *before* the first list marks
+    /// the store synced. Handlers often fill caches of their own (the scheduler's node list);
+    /// whoever waits for sync must find those filled too, not just this store.
+    pub fn apply_with(
+        &self,
+        event: WatcherEvent<T>,
+        mut handle: impl FnMut(&InformerEvent<T>),
+    ) -> Vec<InformerEvent<T>> {
         let is_list = matches!(event, WatcherEvent::Restarted(_));
-        let changes = match event {
+        let changes = self.changes_of(event);
+        changes.iter().for_each(&mut handle);
+        if is_list && !self.has_synced() {
+            self.synced.send_replace(true);
+        }
+        changes
+    }
+
+    fn changes_of(&self, event: WatcherEvent<T>) -> Vec<InformerEvent<T>> {
+        match event {
             WatcherEvent::Restarted(items) => self.replace_all(items),
             WatcherEvent::Added(object) | WatcherEvent::Modified(object) => {
                 let new = Arc::new(object);
@@ -147,11 +167,7 @@ impl<T: Object> Store<T> {
                 self.write().remove(&object_key(object.metadata()));
                 vec![InformerEvent::Deleted(Arc::new(object))]
             }
-        };
-        if is_list && !self.has_synced() {
-            self.synced.send_replace(true);
         }
-        changes
     }
 
     /// Swaps in a fresh list and reports the difference: deletes first, then adds and updates,
@@ -303,5 +319,24 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
+    }
+
+    #[test]
+    fn handlers_of_the_first_list_run_before_the_store_counts_as_synced() {
+        let store: Store<ConfigMap> = Store::new();
+        let mut seen_unsynced = 0;
+        store.apply_with(
+            WatcherEvent::Restarted(vec![cm("a", "x", "1"), cm("a", "y", "2")]),
+            |_| {
+                if !store.has_synced() {
+                    seen_unsynced += 1;
+                }
+            },
+        );
+        assert_eq!(
+            seen_unsynced, 2,
+            "a handler saw the store synced before its own cache was filled"
+        );
+        assert!(store.has_synced());
     }
 }
