@@ -27,6 +27,7 @@ pub mod server;
 pub mod state;
 pub mod store;
 pub mod table;
+pub mod testing;
 
 #[cfg(test)]
 mod tests;

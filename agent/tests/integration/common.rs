@@ -11,43 +11,20 @@ use kubelab_agent::runtime::hollow::{HollowConfig, HollowRuntime};
 use kubelab_agent::runtime::ContainerRuntime;
 use kubelab_agent::AgentConfig;
 use kubelab_api::core::Pod;
-use kubelab_apiserver::store::sled_store::{SledOptions, SledStore};
-use kubelab_apiserver::store::Store;
-use kubelab_apiserver::AppState;
+use kubelab_apiserver::testing::InProcessApiserver;
 use kubelab_client::{Api, Client, Config};
 use serde_json::Value;
 use tokio::sync::oneshot;
 
 pub struct TestServer {
     pub client: Client,
-    task: tokio::task::JoinHandle<()>,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    pub server: InProcessApiserver,
 }
 
 pub async fn start_server() -> TestServer {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path(), SledOptions::default()).expect("open sled store"));
-    kubelab_apiserver::registry::namespace::ensure_built_in(store.as_ref())
-        .await
-        .expect("built-in namespaces");
-    let app = kubelab_apiserver::app(AppState::new(store));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("local addr");
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    let client = Client::new(Config::new(format!("http://{addr}"))).expect("client");
-    TestServer {
-        client,
-        task,
-        _dir: dir,
-    }
+    let server = InProcessApiserver::start().await.expect("in-process apiserver");
+    let client = Client::new(Config::new(server.url.clone())).expect("client");
+    TestServer { client, server }
 }
 
 /// An agent configuration with test-sized intervals.

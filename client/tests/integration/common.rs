@@ -3,26 +3,17 @@
 #![allow(dead_code)]
 
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
-use kubelab_apiserver::store::sled_store::{SledOptions, SledStore};
-use kubelab_apiserver::store::Store;
-use kubelab_apiserver::AppState;
+use kubelab_apiserver::store::sled_store::SledOptions;
+use kubelab_apiserver::testing::InProcessApiserver;
 use kubelab_client::{Client, Config};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 pub struct TestServer {
     pub client: Client,
-    task: tokio::task::JoinHandle<()>,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    pub server: InProcessApiserver,
 }
 
 pub async fn start() -> TestServer {
@@ -30,23 +21,11 @@ pub async fn start() -> TestServer {
 }
 
 pub async fn start_with(options: SledOptions) -> TestServer {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path(), options).expect("open sled store"));
-    kubelab_apiserver::registry::namespace::ensure_built_in(store.as_ref())
+    let server = InProcessApiserver::start_with(options)
         .await
-        .expect("built-in namespaces");
-    let app = kubelab_apiserver::app(AppState::new(store));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("local addr");
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    let client = Client::new(Config::new(format!("http://{addr}"))).expect("client");
-    TestServer {
-        client,
-        task,
-        _dir: dir,
-    }
+        .expect("in-process apiserver");
+    let client = Client::new(Config::new(server.url.clone())).expect("client");
+    TestServer { client, server }
 }
 
 /// Decodes a typed object from JSON, so tests do not depend on the types' Rust shape.

@@ -11,9 +11,7 @@ use kubelab_agent::runtime::hollow::{HollowConfig, HollowRuntime};
 use kubelab_agent::AgentConfig;
 use kubelab_api::apps::{Deployment, ReplicaSet};
 use kubelab_api::core::{Event, Pod};
-use kubelab_apiserver::store::sled_store::{SledOptions, SledStore};
-use kubelab_apiserver::store::Store;
-use kubelab_apiserver::AppState;
+use kubelab_apiserver::testing::InProcessApiserver;
 use kubelab_client::{Api, Client, Config, ListParams};
 use kubelab_controller::manager::{self, ManagerConfig, ManagerError};
 use serde_json::Value;
@@ -24,16 +22,14 @@ pub const LIMIT: Duration = Duration::from_secs(30);
 
 pub struct Cluster {
     pub client: Client,
-    server: JoinHandle<()>,
+    _server: InProcessApiserver,
     agents: Vec<(oneshot::Sender<()>, JoinHandle<()>)>,
     scheduler: Option<(oneshot::Sender<()>, JoinHandle<()>)>,
     pub manager: Option<RunningManager>,
-    _dir: tempfile::TempDir,
 }
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        self.server.abort();
         for (_, task) in &self.agents {
             task.abort();
         }
@@ -81,20 +77,10 @@ pub fn manager_config(identity: &str) -> ManagerConfig {
     config
 }
 
-pub async fn start_server() -> (Client, JoinHandle<()>, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path(), SledOptions::default()).expect("sled store"));
-    kubelab_apiserver::registry::namespace::ensure_built_in(store.as_ref())
-        .await
-        .expect("built-in namespaces");
-    let app = kubelab_apiserver::app(AppState::new(store));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("local addr");
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    let client = Client::new(Config::new(format!("http://{addr}"))).expect("client");
-    (client, task, dir)
+pub async fn start_server() -> (Client, InProcessApiserver) {
+    let server = InProcessApiserver::start().await.expect("in-process apiserver");
+    let client = Client::new(Config::new(server.url.clone())).expect("client");
+    (client, server)
 }
 
 fn agent_config(node: &str) -> AgentConfig {
@@ -109,7 +95,7 @@ fn agent_config(node: &str) -> AgentConfig {
 
 /// `nodes` hollow nodes (`node-1`...), the scheduler, and (if `with_manager`) the manager.
 pub async fn cluster(nodes: usize, with_manager: bool) -> Cluster {
-    let (client, server, dir) = start_server().await;
+    let (client, server) = start_server().await;
     let mut agents = Vec::new();
     for i in 1..=nodes {
         let name = format!("node-{i}");
@@ -140,11 +126,10 @@ pub async fn cluster(nodes: usize, with_manager: bool) -> Cluster {
     let manager = with_manager.then(|| spawn_manager(&client, manager_config("test-manager")));
     Cluster {
         client,
-        server,
+        _server: server,
         agents,
         scheduler: Some(scheduler),
         manager,
-        _dir: dir,
     }
 }
 

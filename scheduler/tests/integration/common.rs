@@ -4,13 +4,10 @@
 #![allow(dead_code)]
 
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
 use kubelab_api::core::{Event, Node, Pod};
-use kubelab_apiserver::store::sled_store::{SledOptions, SledStore};
-use kubelab_apiserver::store::Store;
-use kubelab_apiserver::AppState;
+use kubelab_apiserver::testing::InProcessApiserver;
 use kubelab_client::{Api, Client, Config, ListParams};
 use kubelab_scheduler::{BackoffConfig, SchedulerConfig, SchedulerError};
 use serde_json::{json, Value};
@@ -19,34 +16,13 @@ use tokio::task::JoinHandle;
 
 pub struct TestServer {
     pub client: Client,
-    task: JoinHandle<()>,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    pub server: InProcessApiserver,
 }
 
 pub async fn start() -> TestServer {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path(), SledOptions::default()).expect("sled store"));
-    kubelab_apiserver::registry::namespace::ensure_built_in(store.as_ref())
-        .await
-        .expect("built-in namespaces");
-    let app = kubelab_apiserver::app(AppState::new(store));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("local addr");
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    let client = Client::new(Config::new(format!("http://{addr}"))).expect("client");
-    TestServer {
-        client,
-        task,
-        _dir: dir,
-    }
+    let server = InProcessApiserver::start().await.expect("in-process apiserver");
+    let client = Client::new(Config::new(server.url.clone())).expect("client");
+    TestServer { client, server }
 }
 
 /// A Ready node with this much allocatable CPU and memory, and `extra` merged into the object
