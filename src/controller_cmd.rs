@@ -12,6 +12,8 @@ use kubelab_client::{Client, Config};
 use kubelab_controller::manager::{self, ManagerConfig};
 use tokio::sync::watch;
 
+use crate::flags::parse_duration;
+
 /// Flags of the controller manager.
 #[derive(Args, Debug, Clone)]
 pub struct ControllerArgs {
@@ -50,22 +52,6 @@ pub struct ControllerArgs {
     /// ReplicaSets reconciled at once.
     #[arg(long, default_value_t = 5)]
     pub concurrent_replicaset_syncs: usize,
-}
-
-/// `15s`, `500ms`, `1m`, or plain seconds.
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit() && c != '.') {
-        Some(i) => text.split_at(i),
-        None => (text, "s"),
-    };
-    let value: f64 = number.parse().map_err(|_| format!("invalid duration {text:?}"))?;
-    let seconds = match unit {
-        "ms" => value / 1000.0,
-        "s" => value,
-        "m" => value * 60.0,
-        _ => return Err(format!("invalid duration {text:?}: use ms, s or m")),
-    };
-    Duration::try_from_secs_f64(seconds).map_err(|e| format!("invalid duration {text:?}: {e}"))
 }
 
 impl ControllerArgs {

@@ -9,6 +9,7 @@ pub mod apiserver_cmd;
 pub mod bench;
 pub mod cluster;
 pub mod controller_cmd;
+pub mod flags;
 pub mod images_cmd;
 pub mod logging;
 pub mod scheduler_cmd;

@@ -11,6 +11,8 @@ use clap::Args;
 use kubelab_client::{Client, Config};
 use kubelab_scheduler::{SchedulerConfig, DEFAULT_SCHEDULER_NAME};
 
+use crate::flags::parse_duration;
+
 /// Flags of the scheduler.
 #[derive(Args, Debug, Clone)]
 pub struct SchedulerArgs {
@@ -46,22 +48,6 @@ pub struct SchedulerArgs {
     /// Percentage of nodes to find feasible before scoring (0: Kubernetes' adaptive default).
     #[arg(long, default_value_t = 0)]
     pub percentage_of_nodes_to_score: u32,
-}
-
-/// `15s`, `500ms`, `1m`, or plain seconds.
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit() && c != '.') {
-        Some(i) => text.split_at(i),
-        None => (text, "s"),
-    };
-    let value: f64 = number.parse().map_err(|_| format!("invalid duration {text:?}"))?;
-    let seconds = match unit {
-        "ms" => value / 1000.0,
-        "s" => value,
-        "m" => value * 60.0,
-        _ => return Err(format!("invalid duration {text:?}: use ms, s or m")),
-    };
-    Duration::try_from_secs_f64(seconds).map_err(|e| format!("invalid duration {text:?}: {e}"))
 }
 
 impl SchedulerArgs {

@@ -32,7 +32,6 @@ pub mod status;
 pub mod up;
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::{anyhow, Context};
 use clap::Args;
@@ -81,21 +80,7 @@ impl ClusterArgs {
     }
 }
 
-/// `15s`, `500ms`, `1m`, or plain seconds (as the components' own flags).
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit() && c != '.') {
-        Some(i) => text.split_at(i),
-        None => (text, "s"),
-    };
-    let value: f64 = number.parse().map_err(|_| format!("invalid duration {text:?}"))?;
-    let seconds = match unit {
-        "ms" => value / 1000.0,
-        "s" => value,
-        "m" => value * 60.0,
-        _ => return Err(format!("invalid duration {text:?}: use ms, s or m")),
-    };
-    Duration::try_from_secs_f64(seconds).map_err(|e| format!("invalid duration {text:?}: {e}"))
-}
+pub use crate::flags::parse_duration;
 
 /// The last `n` lines of a log file, for error messages ("the apiserver exited: ...").
 pub fn log_tail(path: &std::path::Path, n: usize) -> String {
@@ -111,6 +96,7 @@ pub fn log_tail(path: &std::path::Path, n: usize) -> String {
 mod tests {
     use super::*;
     use clap::Parser;
+    use std::time::Duration;
 
     #[derive(Parser)]
     struct Cli {
