@@ -92,6 +92,17 @@ impl Filter {
         self.fields.as_ref().and_then(|f| f.exact_value("metadata.name"))
     }
 
+    /// The watch trigger this filter allows: a pod selector that pins `spec.nodeName`.
+    pub fn pod_node_trigger(&self) -> Option<crate::store::Trigger> {
+        if self.kind != "Pod" {
+            return None;
+        }
+        let node_name = self.fields.as_ref()?.exact_value("spec.nodeName")?;
+        Some(crate::store::Trigger {
+            node_name: node_name.to_string(),
+        })
+    }
+
     pub fn matches(&self, object: &Value) -> bool {
         if let Some(labels) = &self.labels {
             if !labels.matches(&labels_of(object)) {

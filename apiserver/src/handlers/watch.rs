@@ -116,7 +116,13 @@ pub async fn watch(call: &Call) -> Result<Response, ApiError> {
             (Vec::new(), rv)
         }
     };
-    let stream = match store.watch(&prefix, from).await {
+    // A pod watch pinned to one node (every agent's, and the scheduler's `spec.nodeName=`) is
+    // woken only by that node's pods: see `store::trigger`.
+    let watched = match selection.filter.pod_node_trigger() {
+        Some(trigger) => store.watch_triggered(&prefix, from, trigger).await,
+        None => store.watch(&prefix, from).await,
+    };
+    let stream = match watched {
         Ok(stream) => Ok(stream),
         Err(err @ (StoreError::Gone { .. } | StoreError::WatcherTooSlow)) => Err(err),
         Err(err) => return Err(ApiError::from_store(err, &call.target.qualified(), "")),

@@ -22,9 +22,13 @@ use bytes::Bytes;
 use futures_util::stream::BoxStream;
 use serde_json::Value;
 
+pub mod encryption;
 pub mod sled_store;
 #[cfg(test)]
 mod suite;
+pub mod trigger;
+
+pub use trigger::Trigger;
 
 /// A cluster-wide revision; `metadata.resourceVersion` is its decimal string.
 pub type Revision = u64;
@@ -182,6 +186,15 @@ pub trait Store: Send + Sync + 'static {
     /// Every change under `prefix` after revision `after`, then live changes, in order.
     /// `Gone` if `after` is older than the kept history.
     async fn watch(&self, prefix: &str, after: Revision) -> Result<WatchStream, StoreError>;
+
+    /// As [`Store::watch`], but the stream need only carry the pod events whose object, before
+    /// or after the change, is on `trigger`'s node; a backend with a watch index uses it so other
+    /// nodes' events do not wake this watcher. The caller still filters what it receives, so the
+    /// default (an ordinary watch) is correct, only slower.
+    async fn watch_triggered(&self, prefix: &str, after: Revision, trigger: Trigger) -> Result<WatchStream, StoreError> {
+        let _ = trigger;
+        self.watch(prefix, after).await
+    }
 
     /// The latest revision (of any durable write).
     fn current_revision(&self) -> Revision;

@@ -636,6 +636,60 @@ pub async fn list_is_a_snapshot_under_concurrent_writes(backend: &dyn Backend) {
     }
 }
 
+fn bound_pod(name: &str, node: &str) -> Value {
+    let mut value = pod("default", name);
+    value["spec"]["nodeName"] = json!(node);
+    value
+}
+
+/// A watch triggered on node `n1` gets, in order, every event of a pod that is on `n1` before or
+/// after the change: from the log (before it started) and live, including the bind that brings a
+/// pod to `n1` and the delete that takes it away. Returns the events received, for backends that
+/// also promise to leave the others out.
+pub async fn triggered_watch_carries_its_nodes_pods(backend: &dyn Backend) -> Vec<(EventType, String)> {
+    use super::Trigger;
+    let store = backend.open(Tuning::default()).await;
+    let start = store.create(&pod_key("default", "early"), bound_pod("early", "n1")).await.unwrap();
+    store.create(&pod_key("default", "other"), bound_pod("other", "n2")).await.unwrap();
+    let trigger = Trigger {
+        node_name: "n1".to_string(),
+    };
+    let mut stream = store
+        .watch_triggered("/registry/pods/", start.revision - 1, trigger)
+        .await
+        .unwrap();
+    let unbound = store.create(&pod_key("default", "late"), pod("default", "late")).await.unwrap();
+    store
+        .update(&pod_key("default", "late"), bound_pod("late", "n1"), unbound.revision)
+        .await
+        .unwrap();
+    store.create(&pod_key("default", "elsewhere"), bound_pod("elsewhere", "n3")).await.unwrap();
+    store.delete(&pod_key("default", "early"), None).await.unwrap();
+    let last = store.create(&pod_key("default", "end"), bound_pod("end", "n1")).await.unwrap();
+
+    let expected = [
+        (EventType::Added, "early"),
+        (EventType::Modified, "late"),
+        (EventType::Deleted, "early"),
+        (EventType::Added, "end"),
+    ];
+    let mut seen = Vec::new();
+    let mut relevant = Vec::new();
+    while relevant.len() < expected.len() {
+        let event = next_event(&mut stream).await;
+        let name = event.object.value()["metadata"]["name"].as_str().unwrap().to_string();
+        let on_n1 = |o: &Value| o["spec"]["nodeName"] == "n1";
+        if on_n1(event.object.value()) || event.prev.as_ref().is_some_and(|p| on_n1(p.value())) {
+            relevant.push((event.event_type, name.clone()));
+        }
+        seen.push((event.event_type, name));
+        assert!(event.revision <= last.revision, "no event past the last write");
+    }
+    let relevant: Vec<(EventType, &str)> = relevant.iter().map(|(t, n)| (*t, n.as_str())).collect();
+    assert_eq!(relevant, expected);
+    seen
+}
+
 /// The suite on the embedded sled backend, each case in a fresh directory.
 mod sled {
     use tempfile::TempDir;
@@ -694,6 +748,14 @@ mod sled {
         concurrent_writers_are_all_acknowledged,
         list_is_a_snapshot_under_concurrent_writes,
     );
+
+    /// The sled store indexes triggered watches: other nodes' pods never reach them.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn triggered_watch_leaves_other_nodes_out() {
+        let seen = super::triggered_watch_carries_its_nodes_pods(&backend()).await;
+        let names: Vec<&str> = seen.iter().map(|(_, n)| n.as_str()).collect();
+        assert_eq!(names, ["early", "late", "early", "end"]);
+    }
 
     /// Group commit at work: concurrent clients (64, or `STORE_BENCH_CLIENTS`) creating pods, each
     /// acknowledged only once durable. Not an assertion; run by hand and compare with one client:

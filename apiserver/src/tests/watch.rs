@@ -161,3 +161,35 @@ async fn shutdown_ends_open_watches() {
     f.state.begin_shutdown();
     assert_eq!(watch.next().await, None);
 }
+
+/// The node agents' and the scheduler's watches go through the pod trigger index: the binding
+/// that moves a pod from "nobody" to `n1` leaves the scheduler's set (DELETED) and enters n1's
+/// (ADDED); n2's watcher hears nothing.
+#[tokio::test]
+async fn node_pinned_pod_watches_see_binds_as_leaving_and_joining() {
+    let f = Fixture::new().await;
+    let created = f.create(PODS, &pod("web", json!({}))).await;
+    let from = rv(&created);
+    let mut unscheduled = f
+        .watch("/api/v1/pods?watch=true&fieldSelector=spec.nodeName%3D&resourceVersion=0")
+        .await;
+    assert_eq!(unscheduled.expect("ADDED").await["metadata"]["name"], "web");
+    let mut n1 = f
+        .watch(&format!("{PODS}?watch=true&fieldSelector=spec.nodeName%3Dn1&resourceVersion={from}"))
+        .await;
+    let mut n2 = f
+        .watch(&format!("{PODS}?watch=true&fieldSelector=spec.nodeName%3Dn2&resourceVersion={from}"))
+        .await;
+    let binding = json!({"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "web"},
+                         "target": {"kind": "Node", "name": "n1"}});
+    let reply = f.post(&format!("{PODS}/web/binding"), &binding).await;
+    assert!(reply.status.is_success(), "binding: {}", reply.text);
+    assert_eq!(unscheduled.expect("DELETED").await["spec"]["nodeName"], "n1");
+    assert_eq!(n1.expect("ADDED").await["spec"]["nodeName"], "n1");
+    f.delete(&format!("{PODS}/web")).await;
+    assert_eq!(n1.expect("MODIFIED").await["metadata"]["name"], "web", "graceful deletion starts");
+    assert!(
+        n2.next_within(Duration::from_millis(200)).await.is_err(),
+        "n2's watcher hears nothing of n1's pod"
+    );
+}

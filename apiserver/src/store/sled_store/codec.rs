@@ -18,6 +18,7 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::super::encryption::Encryption;
 use super::super::{EventType, Revision, StoreError, StoreEvent, StoredObject};
 
 /// Sets `metadata.resourceVersion` to `revision` (as a string, as Kubernetes sends it), creating
@@ -87,19 +88,24 @@ fn type_code(t: EventType) -> u8 {
     }
 }
 
-/// The log record of `event`.
-pub fn encode_event(event: &StoreEvent) -> Vec<u8> {
-    let key = event.object.key.as_bytes();
-    let object = &event.object.raw;
-    let prev = event.prev.as_ref().map(|p| &p.raw[..]).unwrap_or(&[]);
+/// The log record of `event`, its objects sealed as `encryption` says for their key.
+pub fn encode_event(event: &StoreEvent, encryption: &Encryption) -> Vec<u8> {
+    let key_text = &event.object.key;
+    let key = key_text.as_bytes();
+    let object = encryption.seal(key_text, &event.object.raw);
+    let prev = event
+        .prev
+        .as_ref()
+        .map(|p| encryption.seal(key_text, &p.raw))
+        .unwrap_or(Cow::Borrowed(&[]));
     let mut out = Vec::with_capacity(10 + key.len() + object.len() + prev.len());
     out.push(type_code(event.event_type));
     out.push(event.prev.is_some() as u8);
     out.extend_from_slice(&(key.len() as u32).to_be_bytes());
     out.extend_from_slice(key);
     out.extend_from_slice(&(object.len() as u32).to_be_bytes());
-    out.extend_from_slice(object);
-    out.extend_from_slice(prev);
+    out.extend_from_slice(&object);
+    out.extend_from_slice(&prev);
     out
 }
 
@@ -145,11 +151,11 @@ pub fn split_event(revision: Revision, record: &[u8]) -> Result<RawEvent<'_>, St
 }
 
 /// Reads an event record back; `revision` is the one its log key names.
-pub fn decode_event(revision: Revision, record: &[u8]) -> Result<StoreEvent, StoreError> {
+pub fn decode_event(revision: Revision, record: &[u8], encryption: &Encryption) -> Result<StoreEvent, StoreError> {
     let raw = split_event(revision, record)?;
-    let object = decode_object(raw.key, Bytes::copy_from_slice(raw.object))?;
+    let object = decode_object(raw.key, encryption.open(raw.key, Bytes::copy_from_slice(raw.object))?)?;
     let prev = match raw.prev {
-        Some(prev) => Some(decode_object(raw.key, Bytes::copy_from_slice(prev))?),
+        Some(prev) => Some(decode_object(raw.key, encryption.open(raw.key, Bytes::copy_from_slice(prev))?)?),
         None => None,
     };
     Ok(StoreEvent {
@@ -182,12 +188,12 @@ mod tests {
             object,
             prev: Some(prev),
         };
-        let back = decode_event(7, &encode_event(&event)).unwrap();
+        let back = decode_event(7, &encode_event(&event, &Encryption::identity()), &Encryption::identity()).unwrap();
         assert_eq!(back.event_type, EventType::Modified);
         assert_eq!(back.object.revision, 7);
         assert_eq!(back.object.value()["x"], 1);
         assert_eq!(back.prev.unwrap().revision, 4);
-        assert!(decode_event(7, &encode_event(&event)[..5]).is_err());
+        assert!(decode_event(7, &encode_event(&event, &Encryption::identity())[..5], &Encryption::identity()).is_err());
     }
 
     #[test]

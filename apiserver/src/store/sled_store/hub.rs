@@ -20,13 +20,16 @@
 //!
 //! Only durable events are ever published: the writer publishes after its flush.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures_util::stream::{self, StreamExt};
 use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::mpsc;
 
-use super::super::{Revision, StoreError, StoreEvent, WatchStream};
+use super::super::trigger::{pod_node_name, POD_PREFIX};
+use super::super::{Revision, StoreError, StoreEvent, Trigger, WatchStream};
 
 /// The shared watch cache.
 pub struct Hub {
@@ -39,6 +42,42 @@ struct Ring {
     capacity: usize,
     /// The revision of the last event published (or the store's revision when opened).
     last: Revision,
+    /// Watchers narrowed by a [`Trigger`], by the node name they pin (see `store::trigger`).
+    by_node: HashMap<String, Vec<IndexedWatcher>>,
+}
+
+/// One triggered watcher's own channel. It is bounded like the shared one: a watcher that falls
+/// that far behind is dropped, its flag telling its stream to end with `WatcherTooSlow`.
+struct IndexedWatcher {
+    sender: mpsc::Sender<Arc<StoreEvent>>,
+    too_slow: Arc<AtomicBool>,
+}
+
+/// Where a watcher's live events come from.
+pub enum Live {
+    /// The channel every untriggered watcher shares.
+    Shared(broadcast::Receiver<Arc<StoreEvent>>),
+    /// A triggered watcher's own channel.
+    Own(mpsc::Receiver<Arc<StoreEvent>>, Arc<AtomicBool>),
+}
+
+impl Live {
+    /// The next event; `None` once the store is closed.
+    async fn next(&mut self) -> Option<Result<Arc<StoreEvent>, StoreError>> {
+        match self {
+            Live::Shared(receiver) => match receiver.recv().await {
+                Ok(event) => Some(Ok(event)),
+                // Fell more than the channel's capacity behind: end this watcher, alone.
+                Err(RecvError::Lagged(_)) => Some(Err(StoreError::WatcherTooSlow)),
+                Err(RecvError::Closed) => None,
+            },
+            Live::Own(receiver, too_slow) => match receiver.recv().await {
+                Some(event) => Some(Ok(event)),
+                None if too_slow.load(Ordering::Acquire) => Some(Err(StoreError::WatcherTooSlow)),
+                None => None,
+            },
+        }
+    }
 }
 
 /// What a new watcher takes from the hub.
@@ -48,8 +87,8 @@ pub struct Subscription {
     /// The oldest revision the ring still holds (`last + 1` if it is empty): anything older must
     /// come from the event log on disk.
     pub first_in_memory: Revision,
-    /// Every event published after the backlog.
-    pub receiver: broadcast::Receiver<Arc<StoreEvent>>,
+    /// Every event published after the backlog (for a triggered watcher: every one it concerns).
+    pub receiver: Live,
 }
 
 impl Hub {
@@ -63,7 +102,12 @@ impl Hub {
             events.pop_front();
         }
         Hub {
-            ring: Mutex::new(Ring { events, capacity, last }),
+            ring: Mutex::new(Ring {
+                events,
+                capacity,
+                last,
+                by_node: HashMap::new(),
+            }),
             sender,
         }
     }
@@ -79,6 +123,13 @@ impl Hub {
             }
             ring.last = event.revision;
             ring.events.push_back(event.clone());
+            if !ring.by_node.is_empty() && event.object.key.starts_with(POD_PREFIX) {
+                let (after, before) = node_names(&event);
+                deliver(&mut ring.by_node, &after, &event);
+                if let Some(before) = before.filter(|b| *b != after) {
+                    deliver(&mut ring.by_node, &before, &event);
+                }
+            }
             // An error only means nobody is watching right now.
             let _ = self.sender.send(event);
         }
@@ -89,35 +140,91 @@ impl Hub {
         let ring = self.ring.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let start = ring.events.partition_point(|e| e.revision <= after);
         let backlog = ring.events.range(start..).cloned().collect();
-        let first_in_memory = ring.events.front().map(|e| e.revision).unwrap_or(ring.last + 1);
+        Subscription {
+            backlog,
+            first_in_memory: ring.first_in_memory(),
+            receiver: Live::Shared(self.sender.subscribe()),
+        }
+    }
+
+    /// As [`Hub::subscribe`], but only for the pod events that concern `trigger`'s node.
+    pub fn subscribe_triggered(&self, after: Revision, trigger: &Trigger) -> Subscription {
+        let mut ring = self.ring.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let start = ring.events.partition_point(|e| e.revision <= after);
+        let backlog = ring
+            .events
+            .range(start..)
+            .filter(|e| e.object.key.starts_with(POD_PREFIX) && concerns(e, &trigger.node_name))
+            .cloned()
+            .collect();
+        let (sender, receiver) = mpsc::channel(ring.capacity);
+        let too_slow = Arc::new(AtomicBool::new(false));
+        let first_in_memory = ring.first_in_memory();
+        let watchers = ring.by_node.entry(trigger.node_name.clone()).or_default();
+        watchers.retain(|w| !w.sender.is_closed());
+        watchers.push(IndexedWatcher {
+            sender,
+            too_slow: too_slow.clone(),
+        });
         Subscription {
             backlog,
             first_in_memory,
-            receiver: self.sender.subscribe(),
+            receiver: Live::Own(receiver, too_slow),
         }
+    }
+}
+
+impl Ring {
+    fn first_in_memory(&self) -> Revision {
+        self.events.front().map(|e| e.revision).unwrap_or(self.last + 1)
+    }
+}
+
+/// The node a pod event's object is on after the change, and before it (if there was a before).
+fn node_names(event: &StoreEvent) -> (String, Option<String>) {
+    (
+        pod_node_name(&event.object.raw),
+        event.prev.as_ref().map(|prev| pod_node_name(&prev.raw)),
+    )
+}
+
+fn concerns(event: &StoreEvent, node: &str) -> bool {
+    let (after, before) = node_names(event);
+    after == node || before.as_deref() == Some(node)
+}
+
+/// Hands `event` to the watchers of `node`, dropping those that are gone or too far behind.
+fn deliver(by_node: &mut HashMap<String, Vec<IndexedWatcher>>, node: &str, event: &Arc<StoreEvent>) {
+    let Some(watchers) = by_node.get_mut(node) else {
+        return;
+    };
+    watchers.retain(|watcher| match watcher.sender.try_send(event.clone()) {
+        Ok(()) => true,
+        Err(mpsc::error::TrySendError::Full(_)) => {
+            watcher.too_slow.store(true, Ordering::Release);
+            false
+        }
+        Err(mpsc::error::TrySendError::Closed(_)) => false,
+    });
+    if watchers.is_empty() {
+        by_node.remove(node);
     }
 }
 
 /// The watch stream: `older` (read from disk), then the subscription's backlog, then live
 /// events; only keys under `prefix` and revisions after `after`.
 pub fn watch_stream(older: Vec<Arc<StoreEvent>>, sub: Subscription, prefix: String, after: Revision) -> WatchStream {
-    let wanted = {
-        let prefix = prefix.clone();
-        move |e: &Arc<StoreEvent>| e.revision > after && e.object.key.starts_with(&prefix)
-    };
+    let wanted = move |e: &Arc<StoreEvent>| e.revision > after && e.object.key.starts_with(&prefix);
     let replay = stream::iter(older.into_iter().chain(sub.backlog).filter(wanted.clone()).map(Ok));
     let live = stream::unfold(Some(sub.receiver), move |receiver| {
         let wanted = wanted.clone();
         async move {
             let mut receiver = receiver?;
             loop {
-                match receiver.recv().await {
+                match receiver.next().await? {
                     Ok(event) if wanted(&event) => return Some((Ok(event), Some(receiver))),
                     Ok(_) => continue,
-                    // Fell more than the channel's capacity behind: end this watcher, alone.
-                    Err(RecvError::Lagged(_)) => return Some((Err(StoreError::WatcherTooSlow), None)),
-                    // The store was closed.
-                    Err(RecvError::Closed) => return None,
+                    Err(error) => return Some((Err(error), None)),
                 }
             }
         }

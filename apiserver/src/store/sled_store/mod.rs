@@ -42,9 +42,10 @@ use bytes::Bytes;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::{ListResult, Revision, Store, StoreError, StoreEvent, StoreStats, StoredObject, WatchStream};
+use super::{ListResult, Revision, Store, StoreError, StoreEvent, StoreStats, StoredObject, Trigger, WatchStream};
+use super::encryption::Encryption;
 use codec::{decode_event, decode_object};
-use hub::Hub;
+use hub::{Hub, Subscription};
 use keys::{decode_u64, event_key, object_key, revision_of_event_key};
 use writer::{Op, Request, Writer};
 
@@ -64,6 +65,8 @@ pub struct SledOptions {
     /// How many recent events the watch cache keeps in memory, which is also how far a watcher
     /// may fall behind before it is ended with [`StoreError::WatcherTooSlow`].
     pub watch_window: usize,
+    /// What is sealed before it reaches the disk (Secrets, when `kubelab up` starts the server).
+    pub encryption: Arc<Encryption>,
 }
 
 impl Default for SledOptions {
@@ -72,6 +75,7 @@ impl Default for SledOptions {
             history: 10_000,
             cache_bytes: 8 * 1024 * 1024,
             watch_window: 4096,
+            encryption: Arc::new(Encryption::identity()),
         }
     }
 }
@@ -88,6 +92,7 @@ struct Shared {
     compacted: AtomicU64,
     count: AtomicU64,
     hub: Hub,
+    encryption: Arc<Encryption>,
 }
 
 /// A [`super::Store`] on sled.
@@ -117,6 +122,29 @@ fn read_counter(db: &sled::Db, key: &[u8]) -> Result<Option<u64>, StoreError> {
 }
 
 impl SledStore {
+    /// `Gone` if events after `after` are no longer kept.
+    fn check_kept(&self, after: Revision) -> Result<(), StoreError> {
+        let compacted = self.shared.compacted.load(Ordering::Acquire);
+        if after < compacted {
+            return Err(StoreError::Gone {
+                requested: after,
+                oldest: compacted,
+            });
+        }
+        Ok(())
+    }
+
+    /// A subscription's stream, preceded by what the ring no longer holds, read from the log on
+    /// disk (all of it durable, since only flushed events ever reach the ring).
+    fn stream_from(&self, subscription: Subscription, prefix: &str, after: Revision) -> Result<WatchStream, StoreError> {
+        let older = if after + 1 < subscription.first_in_memory {
+            self.read_log(after, subscription.first_in_memory)?
+        } else {
+            Vec::new()
+        };
+        Ok(hub::watch_stream(older, subscription, prefix.to_string(), after))
+    }
+
     /// Opens (or creates) the store in `dir`.
     pub fn open(dir: &Path, options: SledOptions) -> Result<SledStore, StoreError> {
         let db = sled::Config::new()
@@ -146,7 +174,7 @@ impl SledStore {
             if event_revision <= compacted {
                 break;
             }
-            tail.push(Arc::new(decode_event(event_revision, &record)?));
+            tail.push(Arc::new(decode_event(event_revision, &record, &options.encryption)?));
         }
         tail.reverse();
 
@@ -159,6 +187,7 @@ impl SledStore {
             compacted: AtomicU64::new(compacted),
             count: AtomicU64::new(count),
             hub: Hub::new(window, revision, tail),
+            encryption: options.encryption.clone(),
         });
         let (requests_tx, requests_rx) = mpsc::channel(REQUEST_QUEUE);
         let writer = Writer {
@@ -226,7 +255,7 @@ impl SledStore {
             if revision_of_event_key(&key) != Some(expected) {
                 break;
             }
-            events.push(Arc::new(decode_event(expected, &record)?));
+            events.push(Arc::new(decode_event(expected, &record, &self.shared.encryption)?));
             expected += 1;
         }
         if expected != until {
@@ -257,8 +286,10 @@ impl Store for SledStore {
     async fn get(&self, key: &str) -> Result<Option<StoredObject>, StoreError> {
         let (raw, seen) = self.read_applied(|db| db.get(object_key(key)).map_err(backend))?;
         self.wait_durable(seen).await?;
-        raw.map(|raw| decode_object(key, Bytes::copy_from_slice(&raw)))
-            .transpose()
+        match raw {
+            Some(raw) => decode_object(key, self.shared.encryption.open(key, Bytes::copy_from_slice(&raw))?).map(Some),
+            None => Ok(None),
+        }
     }
 
     async fn list(&self, prefix: &str) -> Result<ListResult, StoreError> {
@@ -267,7 +298,10 @@ impl Store for SledStore {
         // Parsing, the costly part, happens outside any lock.
         let items = objects
             .into_iter()
-            .map(|(key, raw)| decode_object(&key, raw))
+            .map(|(key, raw)| {
+                let plain = self.shared.encryption.open(&key, raw)?;
+                decode_object(&key, plain)
+            })
             .collect::<Result<_, _>>()?;
         Ok(ListResult { items, revision })
     }
@@ -285,22 +319,15 @@ impl Store for SledStore {
     }
 
     async fn watch(&self, prefix: &str, after: Revision) -> Result<WatchStream, StoreError> {
-        let compacted = self.shared.compacted.load(Ordering::Acquire);
-        if after < compacted {
-            return Err(StoreError::Gone {
-                requested: after,
-                oldest: compacted,
-            });
-        }
+        self.check_kept(after)?;
         let subscription = self.shared.hub.subscribe(after);
-        // What the ring no longer holds comes from the log on disk; all of it is durable, since
-        // only flushed events ever reach the ring.
-        let older = if after + 1 < subscription.first_in_memory {
-            self.read_log(after, subscription.first_in_memory)?
-        } else {
-            Vec::new()
-        };
-        Ok(hub::watch_stream(older, subscription, prefix.to_string(), after))
+        self.stream_from(subscription, prefix, after)
+    }
+
+    async fn watch_triggered(&self, prefix: &str, after: Revision, trigger: Trigger) -> Result<WatchStream, StoreError> {
+        self.check_kept(after)?;
+        let subscription = self.shared.hub.subscribe_triggered(after, &trigger);
+        self.stream_from(subscription, prefix, after)
     }
 
     fn current_revision(&self) -> Revision {

@@ -202,10 +202,14 @@ impl Writer {
             pending.writes.remove(sled_key);
             pending.overlay.insert(key.to_string(), None);
         } else {
-            pending.writes.insert(sled_key, &event.object.raw[..]);
+            pending
+                .writes
+                .insert(sled_key, &self.shared.encryption.seal(key, &event.object.raw)[..]);
             pending.overlay.insert(key.to_string(), Some(event.object.clone()));
         }
-        pending.writes.insert(&event_key(revision)[..], encode_event(&event));
+        pending
+            .writes
+            .insert(&event_key(revision)[..], encode_event(&event, &self.shared.encryption));
         Ok(event)
     }
 
@@ -221,7 +225,7 @@ impl Writer {
             return Ok(state.clone());
         }
         match self.shared.db.get(object_key(key)).map_err(backend)? {
-            Some(raw) => decode_object(key, Bytes::copy_from_slice(&raw)).map(Some),
+            Some(raw) => decode_object(key, self.shared.encryption.open(key, Bytes::copy_from_slice(&raw))?).map(Some),
             None => Ok(None),
         }
     }
