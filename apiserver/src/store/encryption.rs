@@ -272,7 +272,11 @@ impl Encryption {
             .cipher
             .decrypt(Nonce::from_slice(nonce), payload)
             .map(Bytes::from)
-            .map_err(|_| corrupt(format!("aesgcm key {name:?} does not open this value (wrong key or tampered data)")))
+            .map_err(|_| {
+                corrupt(format!(
+                    "aesgcm key {name:?} does not open this value (wrong key or tampered data)"
+                ))
+            })
     }
 }
 
@@ -294,7 +298,9 @@ fn key_prefix(name: &str) -> Result<String, String> {
 }
 
 fn valid_segment(s: &str) -> bool {
-    !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 fn valid_group(s: &str) -> bool {
@@ -315,13 +321,19 @@ fn provider(config: ProviderConfig) -> Result<Provider, String> {
                 .map(|(k, key)| {
                     let field = format!(".aesgcm.keys[{k}]");
                     if !valid_segment(&key.name) && !key.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                        return Err(format!("{field}.name: {:?} may hold letters, digits, '-' and '_'", key.name));
+                        return Err(format!(
+                            "{field}.name: {:?} may hold letters, digits, '-' and '_'",
+                            key.name
+                        ));
                     }
                     let bytes = base64::engine::general_purpose::STANDARD
                         .decode(key.secret.trim())
                         .map_err(|e| format!("{field}.secret: not base64 ({e})"))?;
                     let cipher = Aes256Gcm::new_from_slice(&bytes).map_err(|_| {
-                        format!("{field}.secret: must be 32 bytes (AES-256) once decoded, found {}", bytes.len())
+                        format!(
+                            "{field}.secret: must be 32 bytes (AES-256) once decoded, found {}",
+                            bytes.len()
+                        )
                     })?;
                     Ok(NamedKey { name: key.name, cipher })
                 })
@@ -369,18 +381,31 @@ mod tests {
         assert_ne!(encryption.seal(KEY, plain).into_owned(), sealed);
         // Other resources stay plain.
         let pod = br#"{"kind":"Pod"}"#;
-        assert!(matches!(encryption.seal("/registry/pods/default/web", pod), Cow::Borrowed(_)));
-        assert_eq!(&encryption.open("/registry/pods/default/web", Bytes::from_static(pod)).unwrap()[..], pod);
+        assert!(matches!(
+            encryption.seal("/registry/pods/default/web", pod),
+            Cow::Borrowed(_)
+        ));
+        assert_eq!(
+            &encryption
+                .open("/registry/pods/default/web", Bytes::from_static(pod))
+                .unwrap()[..],
+            pod
+        );
     }
 
     #[test]
     fn a_sealed_value_only_opens_under_its_own_key_and_key_name() {
         let encryption = Encryption::from_yaml(&generate_config()).unwrap();
         let sealed = encryption.seal(KEY, b"{}").into_owned();
-        let moved = encryption.open("/registry/secrets/default/other", Bytes::from(sealed.clone())).unwrap_err();
+        let moved = encryption
+            .open("/registry/secrets/default/other", Bytes::from(sealed.clone()))
+            .unwrap_err();
         assert!(moved.to_string().contains("wrong key or tampered"), "{moved}");
         let other = Encryption::from_yaml(&generate_config()).unwrap();
-        assert!(other.open(KEY, Bytes::from(sealed.clone())).is_err(), "another key1 does not open it");
+        assert!(
+            other.open(KEY, Bytes::from(sealed.clone())).is_err(),
+            "another key1 does not open it"
+        );
         let plain = Encryption::identity();
         let err = plain.open(KEY, Bytes::from(sealed)).unwrap_err().to_string();
         assert!(err.contains("no longer lists"), "{err}");

@@ -649,8 +649,14 @@ fn bound_pod(name: &str, node: &str) -> Value {
 pub async fn triggered_watch_carries_its_nodes_pods(backend: &dyn Backend) -> Vec<(EventType, String)> {
     use super::Trigger;
     let store = backend.open(Tuning::default()).await;
-    let start = store.create(&pod_key("default", "early"), bound_pod("early", "n1")).await.unwrap();
-    store.create(&pod_key("default", "other"), bound_pod("other", "n2")).await.unwrap();
+    let start = store
+        .create(&pod_key("default", "early"), bound_pod("early", "n1"))
+        .await
+        .unwrap();
+    store
+        .create(&pod_key("default", "other"), bound_pod("other", "n2"))
+        .await
+        .unwrap();
     let trigger = Trigger {
         node_name: "n1".to_string(),
     };
@@ -658,14 +664,23 @@ pub async fn triggered_watch_carries_its_nodes_pods(backend: &dyn Backend) -> Ve
         .watch_triggered("/registry/pods/", start.revision - 1, trigger)
         .await
         .unwrap();
-    let unbound = store.create(&pod_key("default", "late"), pod("default", "late")).await.unwrap();
+    let unbound = store
+        .create(&pod_key("default", "late"), pod("default", "late"))
+        .await
+        .unwrap();
     store
         .update(&pod_key("default", "late"), bound_pod("late", "n1"), unbound.revision)
         .await
         .unwrap();
-    store.create(&pod_key("default", "elsewhere"), bound_pod("elsewhere", "n3")).await.unwrap();
+    store
+        .create(&pod_key("default", "elsewhere"), bound_pod("elsewhere", "n3"))
+        .await
+        .unwrap();
     store.delete(&pod_key("default", "early"), None).await.unwrap();
-    let last = store.create(&pod_key("default", "end"), bound_pod("end", "n1")).await.unwrap();
+    let last = store
+        .create(&pod_key("default", "end"), bound_pod("end", "n1"))
+        .await
+        .unwrap();
 
     let expected = [
         (EventType::Added, "early"),

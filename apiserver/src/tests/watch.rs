@@ -175,10 +175,14 @@ async fn node_pinned_pod_watches_see_binds_as_leaving_and_joining() {
         .await;
     assert_eq!(unscheduled.expect("ADDED").await["metadata"]["name"], "web");
     let mut n1 = f
-        .watch(&format!("{PODS}?watch=true&fieldSelector=spec.nodeName%3Dn1&resourceVersion={from}"))
+        .watch(&format!(
+            "{PODS}?watch=true&fieldSelector=spec.nodeName%3Dn1&resourceVersion={from}"
+        ))
         .await;
     let mut n2 = f
-        .watch(&format!("{PODS}?watch=true&fieldSelector=spec.nodeName%3Dn2&resourceVersion={from}"))
+        .watch(&format!(
+            "{PODS}?watch=true&fieldSelector=spec.nodeName%3Dn2&resourceVersion={from}"
+        ))
         .await;
     let binding = json!({"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "web"},
                          "target": {"kind": "Node", "name": "n1"}});
@@ -187,7 +191,11 @@ async fn node_pinned_pod_watches_see_binds_as_leaving_and_joining() {
     assert_eq!(unscheduled.expect("DELETED").await["spec"]["nodeName"], "n1");
     assert_eq!(n1.expect("ADDED").await["spec"]["nodeName"], "n1");
     f.delete(&format!("{PODS}/web")).await;
-    assert_eq!(n1.expect("MODIFIED").await["metadata"]["name"], "web", "graceful deletion starts");
+    assert_eq!(
+        n1.expect("MODIFIED").await["metadata"]["name"],
+        "web",
+        "graceful deletion starts"
+    );
     assert!(
         n2.next_within(Duration::from_millis(200)).await.is_err(),
         "n2's watcher hears nothing of n1's pod"
