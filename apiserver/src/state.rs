@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use crate::allocator::{ServiceAllocator, ServiceRanges};
 use crate::config::DEFAULT_MAX_BODY_BYTES;
 use crate::metrics::Metrics;
 use crate::store::Store;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub options: Arc<Options>,
     pub metrics: Arc<Metrics>,
+    /// Service ClusterIPs and NodePorts (see [`crate::allocator`]).
+    pub services: Arc<ServiceAllocator>,
     shutdown: Arc<watch::Sender<bool>>,
     /// Namespaces whose cleanup task is running, so a second DELETE does not start another.
     sweeping: Arc<Mutex<HashSet<String>>>,
@@ -57,6 +60,7 @@ impl AppState {
             store,
             options: Arc::new(Options::default()),
             metrics: Arc::new(Metrics::new()),
+            services: Arc::new(ServiceAllocator::default()),
             shutdown: Arc::new(shutdown),
             sweeping: Arc::new(Mutex::new(HashSet::new())),
         }
@@ -79,6 +83,12 @@ impl AppState {
 
     pub fn with_namespace_sweep_interval(mut self, interval: Duration) -> Self {
         Arc::make_mut(&mut self.options).namespace_sweep_interval = interval;
+        self
+    }
+
+    /// The ranges Services' ClusterIPs and NodePorts come from.
+    pub fn with_service_ranges(mut self, ranges: ServiceRanges) -> Self {
+        self.services = Arc::new(ServiceAllocator::new(ranges));
         self
     }
 

@@ -20,7 +20,8 @@ use crate::validation::{
     validate_protocol, FieldError,
 };
 
-/// The range NodePorts are taken from, as in Kubernetes.
+/// Kubernetes' default range of NodePorts. The API server's allocator checks a `nodePort`
+/// against the range it was given (`--service-node-port-range`), not here.
 pub const NODE_PORT_RANGE: std::ops::RangeInclusive<i32> = 30000..=32767;
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -220,6 +221,15 @@ impl Object for Service {
         if kind != "ExternalName" && spec.internal_traffic_policy.is_none() {
             spec.internal_traffic_policy = Some("Cluster".into());
         }
+        // kubelab's service network is IPv4 only: one family, as a single-stack Kubernetes sets.
+        if kind != "ExternalName" {
+            if spec.ip_families.is_empty() {
+                spec.ip_families = vec!["IPv4".into()];
+            }
+            if spec.ip_family_policy.is_none() {
+                spec.ip_family_policy = Some("SingleStack".into());
+            }
+        }
         if (kind == "NodePort" || kind == "LoadBalancer") && spec.external_traffic_policy.is_none() {
             spec.external_traffic_policy = Some("Cluster".into());
         }
@@ -285,12 +295,8 @@ impl Object for Service {
                         format!("{path}.nodePort"),
                         "may not be used when `type` is 'ClusterIP'",
                     ));
-                } else if !NODE_PORT_RANGE.contains(&node_port) {
-                    errs.push(FieldError::invalid(
-                        format!("{path}.nodePort"),
-                        node_port,
-                        "provided port is not in the valid range. The range of valid ports is 30000-32767",
-                    ));
+                } else if !(1..=65535).contains(&node_port) {
+                    errs.extend(validate_port(&format!("{path}.nodePort"), node_port));
                 }
             }
         }

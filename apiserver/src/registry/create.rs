@@ -84,6 +84,8 @@ pub async fn create(
             set_meta(&mut object, "name", Some(json!(generate_name::generate(prefix))));
         }
         let (prepared, warnings) = prepare(target, object.clone(), options)?;
+        // Services: ClusterIP and NodePorts, under a lock held until the write is done.
+        let (prepared, _allocation) = crate::allocator::on_create(state, info, prepared).await?;
         let name = meta_str(&prepared, "name").unwrap_or_default().to_string();
         let key = target.key(&name)?;
         if options.dry_run {

@@ -62,11 +62,14 @@ where
     let key = target.key(name)?;
     let mut warnings = Vec::new();
     let mut removed = false;
+    // Services: keep or allocate ClusterIP and NodePorts, under a lock held until the write.
+    let services = crate::allocator::UpdateHook::start(state, target.info, &key, part).await?;
     if options.dry_run {
         let current = state.store.get(&key).await.map_err(|e| store_err(target, name, e))?;
         let current = current.ok_or_else(|| target.not_found(name))?;
-        let proposed = candidate(current.value())?;
+        let proposed = services.prepare(current.value(), candidate(current.value())?);
         let (decision, w) = decide(target, name, part, &current, proposed, options)?;
+        let decision = services.allocate(current.value(), decision)?;
         let written = match decision {
             Update::Write(value) => Written::unstored(value, w),
             Update::Keep | Update::Delete => Written::stored(current, w),
@@ -77,8 +80,9 @@ where
         });
     }
     let result = guaranteed_update(state.store.as_ref(), &key, |current: &StoredObject| {
-        let proposed = candidate(current.value())?;
+        let proposed = services.prepare(current.value(), candidate(current.value())?);
         let (decision, w) = decide(target, name, part, current, proposed, options)?;
+        let decision = services.allocate(current.value(), decision)?;
         warnings = w;
         removed = matches!(decision, Update::Delete);
         Ok::<_, ApiError>(decision)

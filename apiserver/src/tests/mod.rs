@@ -23,6 +23,7 @@ mod discovery;
 mod errors;
 mod list;
 mod server;
+mod services;
 mod subresources;
 mod tables;
 mod watch;

@@ -2,6 +2,7 @@
 //! controller, each against a real in-process API server.
 
 mod common;
+mod endpoints;
 mod gc;
 mod namespace;
 mod node_lifecycle;
