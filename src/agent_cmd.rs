@@ -74,6 +74,11 @@ pub struct AgentArgs {
     /// Seconds between node Lease renewals.
     #[arg(long, default_value_t = 10)]
     pub lease_renew_seconds: u64,
+    /// Where the agent keeps pods' volumes (ConfigMap files, emptyDirs): the kubelet's
+    /// `--root-dir`. Default: `~/.kubelab/<cluster>/nodes/<node>`. With `--nodes N`, node i uses
+    /// `<root-dir>/<node name>`.
+    #[arg(long)]
+    pub root_dir: Option<PathBuf>,
     /// Hollow runtime: milliseconds every container start takes.
     #[arg(long, default_value_t = 0)]
     pub hollow_start_latency_ms: u64,
@@ -125,6 +130,11 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<()> {
         config.lease_renew_interval = Duration::from_secs(args.lease_renew_seconds.max(1));
         config.crash_backoff_base = Duration::from_millis(args.crash_backoff_base_ms);
         config.crash_backoff_max = Duration::from_millis(args.crash_backoff_max_ms.max(args.crash_backoff_base_ms));
+        if let Some(root) = &args.root_dir {
+            // Absolute: Docker reads a relative bind source as the name of a volume.
+            let root = std::path::absolute(root).with_context(|| format!("--root-dir {}", root.display()))?;
+            config.root_dir = if args.nodes > 1 { root.join(&name) } else { root };
+        }
         let port = match (args.port, args.runtime) {
             (Some(port), _) => Some(port),
             (None, RuntimeKind::Docker) => Some(10250),

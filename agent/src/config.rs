@@ -50,6 +50,12 @@ pub struct AgentConfig {
     pub crash_backoff_max: Duration,
     /// How many pods are synced at once.
     pub workers: usize,
+    /// Where the agent keeps pods' volumes (`--root-dir`; the kubelet's `/var/lib/kubelet`).
+    pub root_dir: std::path::PathBuf,
+    /// How often ConfigMap and Secret volumes of running pods are re-read and updated.
+    pub volume_refresh_interval: Duration,
+    /// How often volumes of gone pods and gone PersistentVolumes are looked for and removed.
+    pub volume_cleanup_interval: Duration,
 }
 
 impl AgentConfig {
@@ -72,7 +78,21 @@ impl AgentConfig {
             crash_backoff_base: Duration::from_secs(10),
             crash_backoff_max: Duration::from_secs(300),
             workers: 4,
+            root_dir: std::path::PathBuf::new(),
+            volume_refresh_interval: Duration::from_secs(2),
+            volume_cleanup_interval: Duration::from_secs(10),
         }
+        .with_default_root_dir()
+    }
+
+    /// `root_dir` as `$HOME/.kubelab/<cluster>/nodes/<node>` (next to what `kubelab up` keeps
+    /// for the cluster), or under the temporary directory when `HOME` is not set.
+    fn with_default_root_dir(mut self) -> Self {
+        let base = std::env::var_os("HOME")
+            .map(|home| std::path::PathBuf::from(home).join(".kubelab"))
+            .unwrap_or_else(|| std::env::temp_dir().join("kubelab"));
+        self.root_dir = base.join(&self.cluster).join("nodes").join(&self.node_name);
+        self
     }
 }
 

@@ -102,9 +102,26 @@ pub async fn run(args: DownArgs) -> anyhow::Result<()> {
         }
     }
     if args.purge {
+        purge_volumes(cluster).await;
         purge(&layout)?;
     }
     Ok(())
+}
+
+/// `--purge` also deletes the Docker volumes of the cluster's PersistentVolumes (their data).
+async fn purge_volumes(cluster: &str) {
+    let Ok(docker) = crate::images_cmd::connect_docker().await else {
+        return;
+    };
+    match kubelab_agent::runtime::docker::volume::remove_cluster_volumes(&docker, cluster).await {
+        Ok(0) => {}
+        Ok(n) => println!(
+            "  {:<11} removed {n} volume{} labelled io.kubelab.cluster={cluster}",
+            "docker",
+            if n == 1 { "" } else { "s" }
+        ),
+        Err(e) => eprintln!("  removing the cluster's Docker volumes failed: {e}"),
+    }
 }
 
 fn purge(layout: &super::state::Layout) -> anyhow::Result<()> {

@@ -11,6 +11,10 @@
 //!   ([`StartFailure`]), shown in the container's `waiting` reason (`ErrImagePull`,
 //!   `CreateContainerError`...), reported as an event, and retried after a back-off by a later
 //!   plan. The sync itself succeeds.
+//! - **volumes that cannot be set up** (a ConfigMap that does not exist, a claim not bound yet)
+//!   hold back every container that was to start, as the kubelet's volume manager does: they
+//!   wait as `ContainerCreating`, a `FailedMount` event says why, and the next sync tries again.
+//!   Volumes are set up before the sandbox, so a pod that cannot mount does not even get an IP.
 //! - **the runtime failing** (Docker unreachable, a stop that times out) aborts the sync with an
 //!   error; the work queue retries the whole sync with back-off, and the next plan starts from
 //!   whatever the failed attempt left behind.
@@ -21,9 +25,13 @@ use std::time::Duration;
 use chrono::Utc;
 use kubelab_api::core::{Container, Pod};
 
-use super::env::{container_config, sandbox_config, EnvContext};
+use super::env::{container_config, env_warnings, sandbox_config, EnvContext};
+use super::objects::{fetch, references, PodObjects};
 use super::observed::{FailureKind, ObservedPod, StartFailure};
 use super::plan::{PodActions, StartContainer, Waiting};
+use super::service_env::service_env;
+use super::volumes::plan::{container_mounts, plan_volumes, PlannedVolume};
+use super::volumes::prepare::{make_dirs, prepare};
 use super::{PodError, Shared};
 use crate::events::EventType;
 use crate::runtime::{PullPolicy, RuntimeError};
@@ -68,6 +76,20 @@ pub async fn execute(
         return Ok(outcome);
     }
 
+    // What the containers consume, read now: a ConfigMap created since the last try counts.
+    let objects = fetch(&shared.client, pod.metadata.namespace(), &references(pod, false)).await?;
+    let volumes = match set_up_volumes(shared, pod, &objects).await {
+        Ok(volumes) => volumes,
+        Err(message) => {
+            let uid = pod.metadata.uid.clone().unwrap_or_default();
+            for start in &plan.start {
+                let waiting = remember_failure(shared, &uid, &start.name, FailureKind::Mount, message.clone());
+                outcome.failed_now.insert(start.name.clone(), waiting);
+            }
+            return Ok(outcome);
+        }
+    };
+
     let sandbox_id = if plan.create_sandbox {
         match runtime.run_sandbox(&sandbox_config(pod)).await {
             Ok(id) => id,
@@ -98,17 +120,24 @@ pub async fn execute(
     } else {
         observed.current_sandbox().and_then(|s| s.ip.clone())
     };
+    let services: Vec<_> = shared.services.list();
     let ctx = EnvContext {
         node_name: shared.node_name.clone(),
         node_ip: shared.node_ip.clone(),
         pod_ip: pod_ip.unwrap_or_default(),
+        service_env: service_env(
+            services.iter().map(|s| s.as_ref()),
+            pod.metadata.namespace(),
+            pod.spec.enable_service_links.unwrap_or(true),
+        ),
+        objects,
     };
 
     for start in &plan.start {
         let Some(container) = find_container(pod, start) else {
             continue;
         };
-        if let Err((kind, message)) = start_one(shared, pod, container, start, &sandbox_id, &ctx).await {
+        if let Err((kind, message)) = start_one(shared, pod, container, start, &sandbox_id, &ctx, &volumes).await {
             let uid = pod.metadata.uid.clone().unwrap_or_default();
             let waiting = remember_failure(shared, &uid, &container.name, kind, message);
             outcome.failed_now.insert(container.name.clone(), waiting);
@@ -119,6 +148,21 @@ pub async fn execute(
         }
     }
     Ok(outcome)
+}
+
+/// Plans and prepares the pod's volumes; on failure, a `FailedMount` event and its message.
+async fn set_up_volumes(shared: &Shared, pod: &Pod, objects: &PodObjects) -> Result<Vec<PlannedVolume>, String> {
+    let result = match plan_volumes(pod, objects, &shared.volumes) {
+        Ok(planned) => prepare(shared.runtime.as_ref(), &planned).await.map(|()| planned),
+        Err(e) => Err(e),
+    };
+    result.map_err(|e| {
+        let message = e.to_string();
+        shared
+            .events
+            .pod(pod, None, EventType::Warning, "FailedMount", message.clone());
+        message
+    })
 }
 
 fn find_container<'a>(pod: &'a Pod, start: &StartContainer) -> Option<&'a Container> {
@@ -138,6 +182,7 @@ async fn start_one(
     start: &StartContainer,
     sandbox_id: &str,
     ctx: &EnvContext,
+    volumes: &[PlannedVolume],
 ) -> Result<(), (FailureKind, String)> {
     let runtime = &shared.runtime;
     let name = container.name.as_str();
@@ -165,8 +210,7 @@ async fn start_one(
     };
     shared.events.pod(pod, Some(name), EventType::Normal, "Pulled", pulled);
 
-    let config = container_config(pod, container, ctx, start.restart_count).map_err(|e| {
-        let message = e.to_string();
+    let config_error = |message: String| {
         shared.events.pod(
             pod,
             Some(name),
@@ -175,21 +219,21 @@ async fn start_one(
             format!("Error: {message}"),
         );
         (FailureKind::Config, message)
-    })?;
-    if !container.volume_mounts.is_empty() {
-        // Said out loud rather than silently ignored: the container starts without its volumes.
-        let names: Vec<&str> = container.volume_mounts.iter().map(|m| m.name.as_str()).collect();
+    };
+    let mut config =
+        container_config(pod, container, ctx, start.restart_count).map_err(|e| config_error(e.to_string()))?;
+    for warning in env_warnings(pod, container, ctx) {
         shared.events.pod(
             pod,
             Some(name),
             EventType::Warning,
-            "FailedMount",
-            format!(
-                "volumes are not supported yet by kubelab's agent; not mounted: {}",
-                names.join(", ")
-            ),
+            "InvalidEnvironmentVariableNames",
+            warning,
         );
     }
+    let mounts = container_mounts(container, volumes).map_err(|e| config_error(e.to_string()))?;
+    make_dirs(runtime.as_ref(), &mounts.make_dirs).map_err(|e| config_error(e.to_string()))?;
+    config.mounts = mounts.mounts;
     let id = runtime.create_container(sandbox_id, &config).await.map_err(|e| {
         let message = e.to_string();
         shared.events.pod(
@@ -269,10 +313,12 @@ fn remember_failure(shared: &Shared, uid: &str, name: &str, kind: FailureKind, m
         FailureKind::Config => "CreateContainerConfigError",
         FailureKind::Create => "CreateContainerError",
         FailureKind::Start => "RunContainerError",
+        FailureKind::Mount => "ContainerCreating",
     };
     Waiting {
         reason: reason.into(),
-        message: Some(message),
+        // ContainerCreating has no message in the kubelet's status; its events say why.
+        message: Some(message).filter(|_| kind != FailureKind::Mount),
     }
 }
 

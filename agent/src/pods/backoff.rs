@@ -34,6 +34,14 @@ impl Default for BackoffPolicy {
 }
 
 impl BackoffPolicy {
+    /// The kubelet's volume manager retries a failed mount after 500 ms, doubling up to 2 min
+    /// 2 s (its `nestedpendingoperations` back-off): a claim bound a moment after its pod (a
+    /// StatefulSet creates both together) is mounted within a second, not a sync period later.
+    pub const MOUNT: BackoffPolicy = BackoffPolicy {
+        base: Duration::from_millis(500),
+        max: Duration::from_secs(122),
+    };
+
     /// How long to wait before restarting a container that exited after `restarts` restarts:
     /// 0 for the first crash, then `base`, `2 × base`, ... up to `max`.
     pub fn restart_delay(&self, restarts: u32) -> Duration {
@@ -73,6 +81,9 @@ mod tests {
         assert_eq!(p.restart_delay(u32::MAX), Duration::from_secs(300));
         assert_eq!(p.retry_delay(1), Duration::from_secs(10));
         assert_eq!(p.retry_delay(3), Duration::from_secs(40));
+        let mount: Vec<u128> = (1..6).map(|f| BackoffPolicy::MOUNT.retry_delay(f).as_millis()).collect();
+        assert_eq!(mount, vec![500, 1000, 2000, 4000, 8000]);
+        assert_eq!(BackoffPolicy::MOUNT.retry_delay(30), Duration::from_secs(122));
     }
 
     #[test]

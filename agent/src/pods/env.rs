@@ -11,11 +11,17 @@
 //!   involved.)
 //! - **Resources**: `limits.memory` becomes a byte count and `limits.cpu` millicores, which the
 //!   runtime turns into a cgroup memory limit and CPU quota.
+//!
+//! Values from ConfigMaps and Secrets are looked up in [`super::env_sources`], Service variables
+//! made in [`super::service_env`]; both read objects fetched before the container starts, so
+//! everything here stays a pure function.
 
 use std::collections::HashMap;
 
 use kubelab_api::core::{Container, ObjectFieldSelector, Pod, ResourceFieldSelector};
 
+use super::env_sources::{env_from, key_ref_value, SourceError};
+use super::objects::PodObjects;
 use crate::runtime::{ContainerConfig, SandboxConfig};
 
 /// Why a container's configuration could not be built (`CreateContainerConfigError`).
@@ -28,20 +34,27 @@ pub enum EnvError {
     /// limit the container does not set.
     #[error("env var {var}: cannot resolve resource {resource:?}: {why}")]
     Resource { var: String, resource: String, why: String },
-    /// A source kubelab's agent cannot read yet (configMapKeyRef, secretKeyRef, envFrom).
+    /// A source kubelab's agent cannot read yet (`fileKeyRef`).
     #[error("env var {var}: {what} is not supported yet by kubelab's agent")]
     Unsupported { var: String, what: &'static str },
+    /// A ConfigMap, Secret or key that is missing (the kubelet's words).
+    #[error(transparent)]
+    Source(#[from] SourceError),
     /// A resource limit is not a valid quantity.
     #[error("resources.limits.{0}: invalid quantity")]
     BadLimit(String),
 }
 
-/// What the downward API may read besides the pod itself.
+/// What the downward API may read besides the pod itself, and the objects env refers to.
 #[derive(Clone, Debug, Default)]
 pub struct EnvContext {
     pub node_name: String,
     pub node_ip: String,
     pub pod_ip: String,
+    /// The ConfigMaps and Secrets the pod names, as fetched before its containers start.
+    pub objects: PodObjects,
+    /// The Service variables of the pod (see [`super::service_env`]).
+    pub service_env: Vec<(String, String)>,
 }
 
 /// The runtime configuration of `container` of `pod`.
@@ -124,6 +137,7 @@ pub fn sandbox_config(pod: &Pod) -> SandboxConfig {
             .hostname
             .clone()
             .unwrap_or_else(|| pod.metadata.name().to_string()),
+        subdomain: pod.spec.subdomain.clone().filter(|s| !s.is_empty()),
         dns_search: vec![
             format!("{namespace}.svc.cluster.local"),
             "svc.cluster.local".into(),
@@ -136,14 +150,13 @@ pub fn sandbox_config(pod: &Pod) -> SandboxConfig {
 }
 
 /// The container's environment, in order, with values resolved and expanded.
+///
+/// `envFrom` comes first, then `env` (which overrides it), then the Service variables whose
+/// names are still free; `$(VAR)` in a value sees everything defined before it, and the Service
+/// variables.
 pub fn resolve_env(pod: &Pod, container: &Container, ctx: &EnvContext) -> Result<Vec<(String, String)>, EnvError> {
-    if !container.env_from.is_empty() {
-        return Err(EnvError::Unsupported {
-            var: "(envFrom)".into(),
-            what: "envFrom",
-        });
-    }
-    let mut resolved: Vec<(String, String)> = Vec::new();
+    let namespace = pod.metadata.namespace();
+    let mut resolved: Vec<(String, String)> = env_from(container, &ctx.objects, namespace)?.vars;
     for var in &container.env {
         let value = match (&var.value, &var.value_from) {
             (_, Some(source)) => {
@@ -158,15 +171,21 @@ pub fn resolve_env(pod: &Pod, container: &Container, ctx: &EnvContext) -> Result
                         resource: resource.resource.clone(),
                         why,
                     })?
-                } else if source.config_map_key_ref.is_some() {
+                } else if let Some(selector) = &source.config_map_key_ref {
+                    match key_ref_value(&var.name, selector, false, &ctx.objects, namespace)? {
+                        Some(value) => value,
+                        // Optional and absent: the variable is not set at all.
+                        None => continue,
+                    }
+                } else if let Some(selector) = &source.secret_key_ref {
+                    match key_ref_value(&var.name, selector, true, &ctx.objects, namespace)? {
+                        Some(value) => value,
+                        None => continue,
+                    }
+                } else if source.file_key_ref.is_some() {
                     return Err(EnvError::Unsupported {
                         var: var.name.clone(),
-                        what: "configMapKeyRef",
-                    });
-                } else if source.secret_key_ref.is_some() {
-                    return Err(EnvError::Unsupported {
-                        var: var.name.clone(),
-                        what: "secretKeyRef",
+                        what: "fileKeyRef",
                     });
                 } else {
                     String::new()
@@ -175,7 +194,12 @@ pub fn resolve_env(pod: &Pod, container: &Container, ctx: &EnvContext) -> Result
             (Some(value), None) => {
                 let earlier = &resolved;
                 expand(value, |name| {
-                    earlier.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+                    earlier
+                        .iter()
+                        .rev()
+                        .chain(ctx.service_env.iter())
+                        .find(|(k, _)| k == name)
+                        .map(|(_, v)| v.clone())
                 })
             }
             (None, None) => String::new(),
@@ -185,7 +209,19 @@ pub fn resolve_env(pod: &Pod, container: &Container, ctx: &EnvContext) -> Result
             None => resolved.push((var.name.clone(), value)),
         }
     }
+    for (name, value) in &ctx.service_env {
+        if !resolved.iter().any(|(k, _)| k == name) {
+            resolved.push((name.clone(), value.clone()));
+        }
+    }
     Ok(resolved)
+}
+
+/// The `InvalidEnvironmentVariableNames` warnings of the container's `envFrom` (keys skipped).
+pub fn env_warnings(pod: &Pod, container: &Container, ctx: &EnvContext) -> Vec<String> {
+    env_from(container, &ctx.objects, pod.metadata.namespace())
+        .map(|e| e.warnings)
+        .unwrap_or_default()
 }
 
 /// A field of the pod for the downward API; `None` for an unsupported path.
@@ -335,6 +371,7 @@ mod tests {
             node_name: "n1".into(),
             node_ip: "127.0.0.1".into(),
             pod_ip: "10.1.0.3".into(),
+            ..Default::default()
         };
         let config = container_config(&p, &p.spec.containers[0], &ctx, 4).unwrap();
         let env: HashMap<_, _> = config.env.iter().cloned().collect();
@@ -367,6 +404,63 @@ mod tests {
         .unwrap();
         let err = resolve_env(&p, &p.spec.containers[0], &EnvContext::default()).unwrap_err();
         assert_eq!(err.to_string(), "env var X: unsupported fieldPath \"spec.nope\"");
+    }
+
+    #[test]
+    fn env_from_then_env_then_service_variables() {
+        use kubelab_api::core::{ConfigMap, Secret};
+        let p: Pod = serde_json::from_value(json!({
+            "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {"containers": [{"name": "app",
+                "envFrom": [{"configMapRef": {"name": "cfg"}}],
+                "env": [
+                    {"name": "MODE", "value": "override"},
+                    {"name": "DB", "valueFrom": {"configMapKeyRef": {"name": "cfg", "key": "db_url"}}},
+                    {"name": "PASS", "valueFrom": {"secretKeyRef": {"name": "creds", "key": "password"}}},
+                    {"name": "OPT", "valueFrom": {"secretKeyRef": {"name": "creds", "key": "nope", "optional": true}}},
+                    {"name": "URL", "value": "http://$(WEB_SERVICE_HOST):$(WEB_SERVICE_PORT)/$(MODE)"},
+                    {"name": "WEB_SERVICE_PORT", "value": "mine"}
+                ]}]}
+        }))
+        .unwrap();
+        let mut ctx = EnvContext::default();
+        let cm: ConfigMap = serde_json::from_value(json!({
+            "metadata": {"name": "cfg"}, "data": {"MODE": "fast", "db_url": "postgres://db"}
+        }))
+        .unwrap();
+        let secret: Secret =
+            serde_json::from_value(json!({"metadata": {"name": "creds"}, "data": {"password": "aHVudGVyMg=="}}))
+                .unwrap();
+        ctx.objects.config_maps.insert("cfg".into(), Some(cm));
+        ctx.objects.secrets.insert("creds".into(), Some(secret));
+        ctx.service_env = vec![
+            ("WEB_SERVICE_HOST".into(), "10.0.0.7".into()),
+            ("WEB_SERVICE_PORT".into(), "80".into()),
+        ];
+        let env = resolve_env(&p, &p.spec.containers[0], &ctx).unwrap();
+        let names: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "MODE",
+                "db_url",
+                "DB",
+                "PASS",
+                "URL",
+                "WEB_SERVICE_PORT",
+                "WEB_SERVICE_HOST"
+            ]
+        );
+        let m: HashMap<_, _> = env.iter().cloned().collect();
+        assert_eq!(m["MODE"], "override");
+        assert_eq!(m["DB"], "postgres://db");
+        assert_eq!(m["PASS"], "hunter2");
+        assert_eq!(m["URL"], "http://10.0.0.7:80/override");
+        assert_eq!(m["WEB_SERVICE_PORT"], "mine", "the pod's own variable wins");
+
+        ctx.objects.config_maps.insert("cfg".into(), None);
+        let err = resolve_env(&p, &p.spec.containers[0], &ctx).unwrap_err();
+        assert_eq!(err.to_string(), "configmap \"cfg\" not found");
     }
 
     #[test]

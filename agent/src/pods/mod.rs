@@ -17,24 +17,30 @@
 //! of changes costs one sync. A sync that fails is retried with back-off.
 //!
 //! Modules: [`observed`] (what exists), [`plan`] (what to do), [`backoff`] (crash loops),
-//! [`actions`] (doing it), [`env`] (spec → runtime config), [`status`] (reporting),
-//! [`probes`] (health checks), [`relist`] (noticing changes and orphans).
+//! [`actions`] (doing it), [`env`] (spec → runtime config), [`env_sources`] and
+//! [`service_env`] (values from ConfigMaps, Secrets and Services), [`objects`] (fetching what
+//! a pod consumes), [`volumes`] (what containers mount), [`status`] (reporting), [`probes`]
+//! (health checks), [`relist`] (noticing changes and orphans).
 
 pub mod actions;
 pub mod backoff;
 pub mod env;
+pub mod env_sources;
+pub mod objects;
 pub mod observed;
 pub mod plan;
 pub mod probes;
 pub mod relist;
+pub mod service_env;
 pub mod status;
+pub mod volumes;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::Utc;
-use kubelab_api::core::Pod;
+use kubelab_api::core::{Pod, Service};
 use kubelab_client::{
     split_key, Api, ClientError, DeleteParams, Informer, ListParams, Preconditions, Store, WorkQueue,
 };
@@ -76,6 +82,10 @@ pub struct Shared {
     pub backoff: BackoffPolicy,
     /// `docker` or `hollow`: the scheme of `containerID`s.
     pub runtime_scheme: String,
+    /// Every Service of the cluster, for the containers' Service variables.
+    pub services: Store<Service>,
+    /// Where pods' volumes live on this node.
+    pub volumes: volumes::VolumeLayout,
     /// Start failures by pod uid, then container name.
     failures: Mutex<HashMap<String, BTreeMap<String, StartFailure>>>,
 }
@@ -102,9 +112,15 @@ pub async fn run(
     let pods = informer.store();
     let mut tasks = JoinSet::new();
     tasks.spawn(informer.run());
+    // Services, for the variables every container gets (the kubelet's service lister).
+    let service_informer = Informer::new(Api::<Service>::all(client.clone()), ListParams::default());
+    let services = service_informer.store();
+    tasks.spawn(service_informer.run());
     // Until the first list is in, "no pod" would mean "don't know": acting on it would remove
-    // containers of pods that exist.
+    // containers of pods that exist. Likewise, a container started before the Services are
+    // known would miss their variables for its whole life.
     pods.wait_for_sync().await;
+    services.wait_for_sync().await;
 
     let shared = Arc::new(Shared {
         node_name: config.node_name.clone(),
@@ -120,6 +136,12 @@ pub async fn run(
             max: config.crash_backoff_max,
         },
         runtime_scheme,
+        services,
+        volumes: volumes::VolumeLayout {
+            root: config.root_dir.clone(),
+            cluster: config.cluster.clone(),
+            node: config.node_name.clone(),
+        },
         failures: Mutex::default(),
     });
     let _stop_probes = StopProbesOnDrop(shared.probes.clone());
@@ -128,6 +150,8 @@ pub async fn run(
     }
     tasks.spawn(relist::pleg(shared.clone(), config.relist_interval));
     tasks.spawn(relist::housekeeping(shared.clone(), config.housekeeping_interval));
+    tasks.spawn(volumes::refresh::run(shared.clone(), config.volume_refresh_interval));
+    tasks.spawn(volumes::cleanup::run(shared.clone(), config.volume_cleanup_interval));
     // The tasks run forever; when this future is dropped (the agent stops), the JoinSet aborts
     // them all.
     while tasks.join_next().await.is_some() {}
@@ -230,6 +254,8 @@ pub async fn sync_pod(shared: &Shared, key: &str) -> Result<Option<Duration>, Po
     if plan.delete_pod {
         shared.probes.forget(key);
         shared.lock_failures().remove(&uid);
+        // Its containers are gone: so go its emptyDirs and ConfigMap files (not its claims' data).
+        volumes::cleanup::remove_pod_volumes(shared, &uid).await;
         let dp = DeleteParams {
             grace_period_seconds: Some(0),
             preconditions: Some(Preconditions {

@@ -25,6 +25,9 @@ pub enum FailureKind {
     Create,
     /// It was created but would not start (`RunContainerError`).
     Start,
+    /// The pod's volumes could not be set up (a missing ConfigMap, an unbound claim): the
+    /// container waits as `ContainerCreating`, with `FailedMount` events.
+    Mount,
 }
 
 /// The last failure to start one container, remembered by the agent (runtimes know nothing of

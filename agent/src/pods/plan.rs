@@ -477,7 +477,15 @@ fn try_start(
     actions: &mut PodActions,
 ) {
     if let Some(failure) = observed.failures.get(&container.name) {
-        let delay = backoff.retry_delay(failure.count);
+        // A pull or a create that failed backs off more each time. A missing ConfigMap or key is
+        // retried at the base period (the kubelet's pod worker retries every 10 s), so creating
+        // the object later lets the pod start soon after; a volume that cannot be mounted yet
+        // is retried as the kubelet's volume manager does, from 500 ms up.
+        let delay = match failure.kind {
+            FailureKind::Config => backoff.base,
+            FailureKind::Mount => BackoffPolicy::MOUNT.retry_delay(failure.count),
+            _ => backoff.retry_delay(failure.count),
+        };
         if let Some(remaining) = BackoffPolicy::remaining(failure.at, delay, now) {
             let image = container.image.as_deref().unwrap_or_default();
             let (reason, message) = match failure.kind {
@@ -488,12 +496,14 @@ fn try_start(
                 FailureKind::Config => ("CreateContainerConfigError", failure.message.clone()),
                 FailureKind::Create => ("CreateContainerError", failure.message.clone()),
                 FailureKind::Start => ("RunContainerError", failure.message.clone()),
+                FailureKind::Mount => ("ContainerCreating", String::new()),
             };
             actions.waiting.insert(
                 container.name.clone(),
                 Waiting {
                     reason: reason.into(),
-                    message: Some(message),
+                    // As the kubelet: ContainerCreating has no message (the events say why).
+                    message: Some(message).filter(|m| !m.is_empty()),
                 },
             );
             actions.requeue(remaining);

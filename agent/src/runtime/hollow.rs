@@ -41,7 +41,7 @@ use tokio::time::Instant;
 
 use super::{
     ContainerConfig, ContainerRuntime, ContainerState, ContainerStatus, ExecOutput, LogOptions, ProbeKind, PullPolicy,
-    RuntimeError, SandboxConfig, SandboxStatus,
+    RuntimeError, SandboxConfig, SandboxStatus, VolumeConfig, VolumeStatus,
 };
 
 /// How a hollow node's containers behave.
@@ -95,6 +95,8 @@ struct State {
     rng: u64,
     /// How many containers were ever created (to check for duplicates in tests).
     created_total: u64,
+    /// Volumes by name (their labels): a name and nothing else, as there is no data to keep.
+    volumes: HashMap<String, std::collections::BTreeMap<String, String>>,
 }
 
 struct Sandbox {
@@ -323,8 +325,21 @@ impl ContainerRuntime for HollowRuntime {
                 config.image
             )));
         }
+        // Mounts are not made, but checked as Docker's runtime checks them, and a volume mount
+        // must name a volume that was ensured: the same mistakes fail the same way here.
+        super::validate_mounts(&config.mounts)?;
         let id = self.new_id();
         let mut state = self.lock();
+        if let Some(missing) = config
+            .mounts
+            .iter()
+            .find(|m| m.kind == super::MountKind::Volume && !state.volumes.contains_key(&m.source))
+        {
+            return Err(RuntimeError::InvalidConfig(format!(
+                "volume {:?} mounted at {:?} does not exist",
+                missing.source, missing.target
+            )));
+        }
         if !state.sandboxes.contains_key(sandbox_id) {
             return Err(RuntimeError::NotFound(format!("sandbox {sandbox_id}")));
         }
@@ -454,6 +469,54 @@ impl ContainerRuntime for HollowRuntime {
         Ok(stream::iter(lines.into_iter().map(|l| Ok(Bytes::from(l)))).boxed())
     }
 
+    async fn ensure_volume(&self, config: &VolumeConfig) -> Result<(), RuntimeError> {
+        if config.name.is_empty() {
+            return Err(RuntimeError::InvalidConfig("a volume needs a name".into()));
+        }
+        let mut labels = config.labels.clone();
+        labels.insert(super::labels::CLUSTER.to_string(), self.config.cluster.clone());
+        self.lock().volumes.entry(config.name.clone()).or_insert(labels);
+        Ok(())
+    }
+
+    async fn remove_volume(&self, name: &str) -> Result<(), RuntimeError> {
+        let mut state = self.lock();
+        let in_use = state.containers.values().any(|c| {
+            c.config
+                .mounts
+                .iter()
+                .any(|m| m.kind == super::MountKind::Volume && m.source == name)
+        });
+        if in_use {
+            return Err(RuntimeError::InvalidConfig(format!("volume {name} is in use")));
+        }
+        state.volumes.remove(name);
+        Ok(())
+    }
+
+    async fn list_volumes(&self) -> Result<Vec<VolumeStatus>, RuntimeError> {
+        let state = self.lock();
+        Ok(state
+            .volumes
+            .iter()
+            .map(|(name, labels)| VolumeStatus {
+                name: name.clone(),
+                labels: labels.clone(),
+                in_use: state.containers.values().any(|c| {
+                    c.config
+                        .mounts
+                        .iter()
+                        .any(|m| m.kind == super::MountKind::Volume && &m.source == name)
+                }),
+            })
+            .collect())
+    }
+
+    /// Hollow nodes make no files: mounts are planned and checked, never made.
+    fn materializes_volumes(&self) -> bool {
+        false
+    }
+
     fn simulated_probe(&self, container_id: &str, kind: ProbeKind) -> Option<bool> {
         let state = self.lock();
         let Some(container) = state.containers.get(container_id) else {
@@ -559,6 +622,26 @@ mod tests {
         assert_eq!(rt.simulated_probe(&c, ProbeKind::Readiness), Some(true));
         rt.start_container(&c).await.unwrap();
         assert_eq!(rt.exec(&c, &[], Duration::from_secs(1)).await.unwrap().exit_code, 0);
+        // Streaming exec: simulated (no output, exit 0) without stdin or a terminal, a clear
+        // error with them, never a hang.
+        let plain = crate::runtime::ExecStreamRequest {
+            command: vec!["ls".into()],
+            stdout: true,
+            ..Default::default()
+        };
+        let stream = rt.exec_stream(&c, &plain).await.unwrap();
+        assert_eq!(stream.output.collect::<Vec<_>>().await.len(), 0);
+        assert_eq!(stream.control.exit_code().await.unwrap(), 0);
+        let interactive = crate::runtime::ExecStreamRequest {
+            stdin: true,
+            tty: true,
+            ..plain
+        };
+        match rt.exec_stream(&c, &interactive).await {
+            Err(RuntimeError::InvalidConfig(message)) => assert!(message.contains("-i/-t"), "{message}"),
+            Err(other) => panic!("{other}"),
+            Ok(_) => panic!("a hollow exec got a terminal"),
+        }
         let logs: Vec<_> = rt.logs(&c, &LogOptions::default()).await.unwrap().collect().await;
         assert_eq!(logs.len(), 3);
     }

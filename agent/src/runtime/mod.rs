@@ -39,6 +39,11 @@ pub mod labels {
     pub const RESTART_COUNT: &str = "io.kubelab.restart-count";
     /// Marks the pause container of a pod.
     pub const SANDBOX: &str = "io.kubelab.sandbox";
+    /// On a volume made for a PersistentVolume: the PV's name (the cleanup pass removes the
+    /// volume once that PV is gone).
+    pub const PV: &str = "io.kubelab.pv";
+    /// On a volume made for one pod's `emptyDir`: the volume's name in the pod.
+    pub const VOLUME: &str = "io.kubelab.volume";
 }
 
 /// A port of the pod published on the host (`hostPort`).
@@ -60,6 +65,8 @@ pub struct SandboxConfig {
     pub pod_name: String,
     /// The pod's hostname (its name, or `spec.hostname`).
     pub hostname: String,
+    /// `spec.subdomain`: with it the pod is also `<hostname>.<subdomain>.<ns>.svc.cluster.local`.
+    pub subdomain: Option<String>,
     /// DNS search domains (`<ns>.svc.cluster.local`, `svc.cluster.local`, `cluster.local`).
     pub dns_search: Vec<String>,
     pub port_mappings: Vec<PortMapping>,
@@ -84,10 +91,75 @@ pub struct SandboxStatus {
 /// A file or directory from the host (or a runtime-managed volume) mounted into a container.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Mount {
-    /// Host path, or a runtime volume name.
+    /// Host path ([`MountKind::Bind`]), or a runtime volume name ([`MountKind::Volume`]).
     pub source: String,
+    /// Where it appears in the container: an absolute path.
     pub target: String,
     pub read_only: bool,
+    pub kind: MountKind,
+}
+
+/// What a [`Mount`]'s source names.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MountKind {
+    /// A file or directory of the host (emptyDir, configMap, secret, hostPath).
+    #[default]
+    Bind,
+    /// A volume the runtime manages (see [`ContainerRuntime::ensure_volume`]): a claim's
+    /// persistent volume, or a `medium: Memory` emptyDir.
+    Volume,
+}
+
+/// Checks what every runtime would refuse, so a bad mount is the same clear error on Docker and
+/// on the hollow runtime: targets are absolute, unique, and sources are not empty.
+pub fn validate_mounts(mounts: &[Mount]) -> Result<(), RuntimeError> {
+    let mut targets = std::collections::BTreeSet::new();
+    for mount in mounts {
+        if !mount.target.starts_with('/') {
+            return Err(RuntimeError::InvalidConfig(format!(
+                "mount target {:?} is not an absolute path",
+                mount.target
+            )));
+        }
+        if mount.source.is_empty() {
+            return Err(RuntimeError::InvalidConfig(format!(
+                "mount at {:?} has no source",
+                mount.target
+            )));
+        }
+        if mount.kind == MountKind::Bind && !mount.source.starts_with('/') {
+            return Err(RuntimeError::InvalidConfig(format!(
+                "bind mount source {:?} is not an absolute path",
+                mount.source
+            )));
+        }
+        if !targets.insert(mount.target.trim_end_matches('/')) {
+            return Err(RuntimeError::InvalidConfig(format!("two mounts at {:?}", mount.target)));
+        }
+    }
+    Ok(())
+}
+
+/// A volume for the runtime to create (if missing) and keep: Docker's `docker volume create`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VolumeConfig {
+    /// The runtime's name of the volume (`[a-zA-Z0-9][a-zA-Z0-9_.-]*`).
+    pub name: String,
+    /// Labels besides the cluster label, which the runtime adds itself.
+    pub labels: BTreeMap<String, String>,
+    /// Backed by memory (a tmpfs) instead of disk.
+    pub memory: bool,
+    /// The most it may hold, in bytes (a tmpfs's `size=`; disk volumes ignore it).
+    pub size_limit_bytes: Option<i64>,
+}
+
+/// A runtime-managed volume of this cluster, as the runtime lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VolumeStatus {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    /// Whether a container (running or not) refers to it; such a volume is never removed.
+    pub in_use: bool,
 }
 
 /// What one container needs.
@@ -180,6 +252,61 @@ pub struct ExecOutput {
     pub stderr: Vec<u8>,
 }
 
+/// What a streaming exec (`kubectl exec`, with or without `-i`/`-t`) asks for.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExecStreamRequest {
+    pub command: Vec<String>,
+    pub stdin: bool,
+    pub stdout: bool,
+    pub stderr: bool,
+    /// A pseudo-terminal: stdout and stderr merge into one stream, and it can be resized.
+    pub tty: bool,
+}
+
+/// A piece of a streaming exec's output.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExecChunk {
+    /// Standard output (or, with a terminal, everything).
+    Stdout(Bytes),
+    Stderr(Bytes),
+}
+
+/// What can be done to a running streaming exec besides writing to it.
+#[async_trait::async_trait]
+pub trait ExecControl: Send + Sync {
+    /// Sets the size of its terminal (an error without one).
+    async fn resize(&self, width: u16, height: u16) -> Result<(), RuntimeError>;
+    /// Its exit code, once its output has ended.
+    async fn exit_code(&self) -> Result<i32, RuntimeError>;
+}
+
+/// A command running in a container, its streams attached.
+pub struct ExecStream {
+    /// Its standard input, when asked for; shutting it down is end of file for the command.
+    pub stdin: Option<std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>>,
+    /// Its output, ending when the command closes it (normally: when it exits).
+    pub output: BoxStream<'static, Result<ExecChunk, RuntimeError>>,
+    pub control: Box<dyn ExecControl>,
+}
+
+/// The [`ExecControl`] of a command that already ran to the end (the buffered fallback).
+struct Finished(i32);
+
+#[async_trait::async_trait]
+impl ExecControl for Finished {
+    async fn resize(&self, _: u16, _: u16) -> Result<(), RuntimeError> {
+        Err(RuntimeError::InvalidConfig(
+            "this command has no terminal to resize".into(),
+        ))
+    }
+    async fn exit_code(&self) -> Result<i32, RuntimeError> {
+        Ok(self.0)
+    }
+}
+
+/// How long the buffered fallback of [`ContainerRuntime::exec_stream`] lets a command run.
+const BUFFERED_EXEC_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Why a runtime call failed.
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]
 pub enum RuntimeError {
@@ -251,12 +378,54 @@ pub trait ContainerRuntime: Send + Sync + 'static {
     async fn exec(&self, container_id: &str, command: &[String], timeout: Duration)
         -> Result<ExecOutput, RuntimeError>;
 
+    /// Starts a command with its streams attached (`kubectl exec`, `-i`, `-t`). The default runs
+    /// it with [`ContainerRuntime::exec`] and streams the result, for runtimes whose containers
+    /// cannot take input (the hollow runtime); stdin or a terminal is then a clear error.
+    async fn exec_stream(&self, container_id: &str, request: &ExecStreamRequest) -> Result<ExecStream, RuntimeError> {
+        if request.stdin || request.tty {
+            return Err(RuntimeError::InvalidConfig(
+                "this runtime's containers are simulated: a command cannot get stdin or a terminal; \
+                 run it without -i/-t"
+                    .into(),
+            ));
+        }
+        let output = self.exec(container_id, &request.command, BUFFERED_EXEC_TIMEOUT).await?;
+        let mut chunks = Vec::new();
+        if request.stdout && !output.stdout.is_empty() {
+            chunks.push(Ok(ExecChunk::Stdout(Bytes::from(output.stdout))));
+        }
+        if request.stderr && !output.stderr.is_empty() {
+            chunks.push(Ok(ExecChunk::Stderr(Bytes::from(output.stderr))));
+        }
+        Ok(ExecStream {
+            stdin: None,
+            output: Box::pin(futures_util::stream::iter(chunks)),
+            control: Box::new(Finished(output.exit_code)),
+        })
+    }
+
     /// The container's output (stdout and stderr interleaved), ending unless `follow`.
     async fn logs(
         &self,
         container_id: &str,
         options: &LogOptions,
     ) -> Result<BoxStream<'static, Result<Bytes, RuntimeError>>, RuntimeError>;
+
+    /// Creates the volume if it does not exist yet (with the cluster label); an existing one of
+    /// that name is kept as it is, data included.
+    async fn ensure_volume(&self, config: &VolumeConfig) -> Result<(), RuntimeError>;
+
+    /// Removes a volume and its data. Succeeds if it is already gone; fails if it is in use.
+    async fn remove_volume(&self, name: &str) -> Result<(), RuntimeError>;
+
+    /// Every volume labelled with this runtime's cluster.
+    async fn list_volumes(&self) -> Result<Vec<VolumeStatus>, RuntimeError>;
+
+    /// Whether the agent must make volumes' files on this host (directories, ConfigMap files,
+    /// hostPath checks). Real runtimes: yes. The hollow runtime only checks the mounts it is given.
+    fn materializes_volumes(&self) -> bool {
+        true
+    }
 
     /// For runtimes whose containers are not real (the hollow runtime): the result of a probe,
     /// answered by the runtime itself, because there is nothing on the network to ask. `None`

@@ -5,3 +5,4 @@ mod lifecycle;
 mod node;
 mod probes;
 mod scale;
+mod volumes;

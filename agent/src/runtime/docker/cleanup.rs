@@ -3,7 +3,8 @@
 //! Because every container and the network of a cluster carry `io.kubelab.cluster=<cluster>`,
 //! "tear the cluster down" is a query, not a memory: list by that label, remove what it returns.
 //! Nothing without the label is ever touched, so other clusters, other tests and the user's own
-//! containers survive. Containers go first (forcibly: a cluster being torn down has no graceful
+//! containers survive. Pods' own volumes (memory `emptyDir`s) go too; the Docker volumes of
+//! PersistentVolumes are data, and stay. Containers go first (forcibly: a cluster being torn down has no graceful
 //! shutdown to wait for), then the network, which Docker refuses to remove while anything is
 //! still attached to it.
 
@@ -64,6 +65,16 @@ pub async fn remove_cluster_objects(docker: &Docker, cluster: &str) -> Result<Cl
         match result {
             Ok(()) => report.containers += 1,
             Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+
+    // Volumes that belong to one pod (memory emptyDirs) go with their containers; volumes of
+    // PersistentVolumes are data and stay (see `volume::remove_cluster_volumes` for those).
+    for volume in super::volume::list(docker, cluster).await? {
+        if !volume.in_use && volume.labels.contains_key(labels::POD_UID) {
+            if let Err(e) = super::volume::remove(docker, &volume.name).await {
                 first_error.get_or_insert(e);
             }
         }

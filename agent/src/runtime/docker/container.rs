@@ -14,7 +14,7 @@
 //! | `args` | `Cmd` | `args` replaces the image's CMD; `args` alone keeps the image's ENTRYPOINT |
 //! | `env` | `Env` (`K=V`) | |
 //! | `workingDir` | `WorkingDir` | |
-//! | volume mounts | `Binds` (`src:dst[:ro]`) | |
+//! | volume mounts | `Binds` (`src:dst[:ro]`) | a host path binds that file or directory; a volume name mounts that Docker volume |
 //! | `limits.memory` | `Memory` and `MemorySwap` (equal: no swap on top) | |
 //! | `limits.cpu` | `CpuQuota` per `CpuPeriod` of 100 ms | 500m = 50 ms of CPU time per 100 ms |
 //! | `tty`, `stdin` | `Tty`, `OpenStdin` | |
@@ -190,6 +190,7 @@ pub(crate) async fn create_named(
 
 /// Creates an app container inside a sandbox; returns its id.
 pub async fn create(rt: &DockerRuntime, sandbox_id: &str, config: &ContainerConfig) -> Result<String, RuntimeError> {
+    crate::runtime::validate_mounts(&config.mounts)?;
     let body = create_body(&rt.owner(), sandbox_id, config);
     let what = format!(
         "container {} of pod {}/{}",
@@ -314,7 +315,7 @@ pub async fn list(rt: &DockerRuntime) -> Result<Vec<ContainerStatus>, RuntimeErr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::Mount;
+    use crate::runtime::{Mount, MountKind};
 
     fn owner() -> Owner<'static> {
         Owner {
@@ -373,11 +374,13 @@ mod tests {
                 source: "/srv/a".into(),
                 target: "/a".into(),
                 read_only: true,
+                kind: MountKind::Bind,
             },
             Mount {
                 source: "vol".into(),
                 target: "/b".into(),
                 read_only: false,
+                kind: MountKind::Volume,
             },
         ];
         c.memory_limit_bytes = Some(64 << 20);

@@ -31,6 +31,7 @@ pub mod exec;
 pub mod logs;
 pub mod network;
 pub mod sandbox;
+pub mod volume;
 
 use std::time::Duration;
 
@@ -44,7 +45,7 @@ pub use network::{ClusterNetwork, Ipv4Net};
 
 use super::{
     ContainerConfig, ContainerRuntime, ContainerStatus, ExecOutput, LogOptions, PullPolicy, RuntimeError,
-    SandboxConfig, SandboxStatus,
+    SandboxConfig, SandboxStatus, VolumeConfig, VolumeStatus,
 };
 
 /// The image of every pod's sandbox, built locally by `kubelab images`.
@@ -194,12 +195,32 @@ impl ContainerRuntime for DockerRuntime {
         exec::run(&self.docker, container_id, command, timeout).await
     }
 
+    async fn exec_stream(
+        &self,
+        container_id: &str,
+        request: &crate::runtime::ExecStreamRequest,
+    ) -> Result<crate::runtime::ExecStream, RuntimeError> {
+        exec::start_stream(&self.docker, container_id, request).await
+    }
+
     async fn logs(
         &self,
         container_id: &str,
         options: &LogOptions,
     ) -> Result<BoxStream<'static, Result<Bytes, RuntimeError>>, RuntimeError> {
         logs::stream(&self.docker, container_id, options).await
+    }
+
+    async fn ensure_volume(&self, config: &VolumeConfig) -> Result<(), RuntimeError> {
+        volume::ensure(&self.docker, &self.cluster, config).await
+    }
+
+    async fn remove_volume(&self, name: &str) -> Result<(), RuntimeError> {
+        volume::remove(&self.docker, name).await
+    }
+
+    async fn list_volumes(&self) -> Result<Vec<VolumeStatus>, RuntimeError> {
+        volume::list(&self.docker, &self.cluster).await
     }
 }
 
