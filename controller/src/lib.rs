@@ -16,13 +16,17 @@
 //! | the shared loop (informers → queue → workers) | [`runtime`] | `controller-runtime`-like helpers |
 //! | ReplicaSet: N pods from a template | [`replicaset`] | `pkg/controller/replicaset` |
 //! | Deployment: ReplicaSets per template, rollouts | [`deployment`] | `pkg/controller/deployment` |
+//! | Endpoints: the ready pods behind each Service | [`endpoints`] | `pkg/controller/endpoint` |
 //! | events (`kubectl describe`) | [`events`] | `record.EventRecorder` |
 //! | Node lifecycle: unreachable nodes, evictions | [`node_lifecycle`] | `pkg/controller/nodelifecycle` |
 //! | Garbage collector: ownerReferences | [`gc`] | `pkg/controller/garbagecollector` |
 //! | Namespace: emptying a deleted namespace | [`namespace`] | `pkg/controller/namespace` |
+//! | Volumes: binding claims, provisioning, reclaiming | [`volume`] | `pkg/controller/volume/persistentvolume` |
+//! | StatefulSet: ordered pods with stable names and storage | [`statefulset`] | `pkg/controller/statefulset` |
 //! | all of them under one leader | [`manager`] | `kube-controller-manager` |
 
 pub mod deployment;
+pub mod endpoints;
 pub mod events;
 pub mod gc;
 pub mod manager;
@@ -30,5 +34,7 @@ pub mod namespace;
 pub mod node_lifecycle;
 pub mod replicaset;
 pub mod runtime;
+pub mod statefulset;
+pub mod volume;
 
 pub use manager::{ManagerConfig, ManagerError};

@@ -22,11 +22,14 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::deployment::{self, DeploymentConfig};
+use crate::endpoints::{self, EndpointsConfig};
 use crate::gc::{self, GcConfig};
 use crate::namespace::{self, NamespaceConfig};
 use crate::node_lifecycle::{self, NodeLifecycleConfig};
 use crate::replicaset::{self, ReplicaSetConfig};
 use crate::runtime::stopped;
+use crate::statefulset::{self, StatefulSetConfig};
+use crate::volume::{self, VolumeConfig};
 
 /// Where the controller manager's lease lives.
 pub const LEASE_NAMESPACE: &str = "kube-system";
@@ -39,6 +42,9 @@ pub const CONTROLLERS: &[&str] = &[
     "nodelifecycle",
     "garbagecollector",
     "namespace",
+    "persistentvolume-binder",
+    "endpoint",
+    "statefulset",
 ];
 
 /// Why the manager stopped other than by being asked to.
@@ -48,7 +54,7 @@ pub enum ManagerError {
     #[error("leader election lost: this replica no longer holds lease {namespace}/{name}")]
     LeadershipLost { namespace: String, name: String },
     /// `--controllers` named a controller that does not exist.
-    #[error("unknown controller {0:?} (known: replicaset, deployment, nodelifecycle, garbagecollector, namespace)")]
+    #[error("unknown controller {0:?} (known: {known})", known = CONTROLLERS.join(", "))]
     UnknownController(String),
     /// A controller stopped with an error (usually a configuration it rejected).
     #[error("controller {name} failed: {message}")]
@@ -69,6 +75,9 @@ pub struct ManagerConfig {
     pub node_lifecycle: NodeLifecycleConfig,
     pub gc: GcConfig,
     pub namespace: NamespaceConfig,
+    pub volume: VolumeConfig,
+    pub endpoints: EndpointsConfig,
+    pub stateful_set: StatefulSetConfig,
 }
 
 impl ManagerConfig {
@@ -83,6 +92,9 @@ impl ManagerConfig {
             node_lifecycle: NodeLifecycleConfig::default(),
             gc: GcConfig::default(),
             namespace: NamespaceConfig::default(),
+            volume: VolumeConfig::default(),
+            endpoints: EndpointsConfig::default(),
+            stateful_set: StatefulSetConfig::default(),
         }
     }
 
@@ -219,6 +231,30 @@ async fn run_controllers(
             namespace::run(client, cfg, stop)
                 .await
                 .map_err(|e| failed("namespace")(&e))
+        });
+    }
+    if config.is_enabled("persistentvolume-binder") {
+        let (client, cfg, stop) = (client.clone(), config.volume.clone(), shutdown.clone());
+        tasks.spawn(async move {
+            volume::run(client, cfg, stop)
+                .await
+                .map_err(|e| failed("persistentvolume-binder")(&e))
+        });
+    }
+    if config.is_enabled("endpoint") {
+        let (client, cfg, stop) = (client.clone(), config.endpoints.clone(), shutdown.clone());
+        tasks.spawn(async move {
+            endpoints::run(client, cfg, stop)
+                .await
+                .map_err(|e| failed("endpoint")(&e))
+        });
+    }
+    if config.is_enabled("statefulset") {
+        let (client, cfg, stop) = (client.clone(), config.stateful_set.clone(), shutdown.clone());
+        tasks.spawn(async move {
+            statefulset::run(client, cfg, stop)
+                .await
+                .map_err(|e| failed("statefulset")(&e))
         });
     }
     tracing::info!(count = tasks.len(), "controller manager: controllers started");

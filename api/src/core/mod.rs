@@ -9,6 +9,7 @@
 //! | [`ConfigMap`], [`Secret`] | configuration and credentials, kept out of images |
 //! | [`Event`] | a record of something that happened to an object |
 //! | [`PersistentVolumeClaim`] | a request for durable storage |
+//! | [`PersistentVolume`] | durable storage itself, bound to one claim |
 //! | [`Binding`] | the scheduler's decision, posted to `pods/{name}/binding` (not stored) |
 
 pub mod configmap;
@@ -17,6 +18,7 @@ pub mod event;
 pub mod namespace;
 pub mod node;
 pub mod pod;
+pub mod pv;
 pub mod pvc;
 pub mod reference;
 pub mod secret;
@@ -33,6 +35,7 @@ pub use node::{
     NodeStatus, NodeSystemInfo, Taint,
 };
 pub use pod::*;
+pub use pv::{CsiPersistentVolumeSource, PersistentVolume, PersistentVolumeSpec, PersistentVolumeStatus, VolumeNodeAffinity};
 pub use pvc::{
     PersistentVolumeClaim, PersistentVolumeClaimCondition, PersistentVolumeClaimSpec, PersistentVolumeClaimStatus,
     VolumeResourceRequirements,

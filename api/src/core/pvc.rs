@@ -205,6 +205,11 @@ impl Object for PersistentVolumeClaim {
         if old.spec.volume_name.as_deref().is_none_or(str::is_empty) {
             allowed.volume_name = self.spec.volume_name.clone();
         }
+        // As Kubernetes' retroactive default class: a claim that named no class (nil, not "")
+        // may be given one once, by the volume controller when a default class appears.
+        if old.spec.storage_class_name.is_none() {
+            allowed.storage_class_name = self.spec.storage_class_name.clone();
+        }
         if allowed != self.spec {
             errs.push(FieldError::forbidden(
                 "spec",
@@ -212,5 +217,33 @@ impl Object for PersistentVolumeClaim {
             ));
         }
         errs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{admit_update, admit_yaml, invalid_fields};
+    use serde_json::json;
+
+    #[test]
+    fn a_claim_without_a_class_may_be_given_one_once() {
+        let yaml =
+            "metadata: {name: data}\nspec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}\n";
+        let old = admit_yaml::<PersistentVolumeClaim>(yaml).unwrap();
+        let mut defaulted = old.clone();
+        defaulted["spec"]["storageClassName"] = json!("standard");
+        let defaulted = admit_update::<PersistentVolumeClaim>(&defaulted, &old).expect("nil → standard");
+        let mut changed = defaulted.clone();
+        changed["spec"]["storageClassName"] = json!("fast");
+        let fields = invalid_fields(admit_update::<PersistentVolumeClaim>(&changed, &defaulted));
+        assert!(fields[0].starts_with("spec: Forbidden"), "{fields:?}");
+        // "" means "no class, on purpose": it is not replaced by the default.
+        let mut none = old.clone();
+        none["spec"]["storageClassName"] = json!("");
+        let none = admit_update::<PersistentVolumeClaim>(&none, &old).unwrap();
+        let mut changed = none.clone();
+        changed["spec"]["storageClassName"] = json!("standard");
+        assert!(admit_update::<PersistentVolumeClaim>(&changed, &none).is_err());
     }
 }

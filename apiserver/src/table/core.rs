@@ -453,7 +453,7 @@ fn pvc_cells(pvc: &Value, now: DateTime<Utc>) -> Vec<Value> {
 }
 
 /// `RWO,RWX`: each mode once, in a fixed order.
-fn access_modes(modes: &[Value]) -> String {
+pub(crate) fn access_modes(modes: &[Value]) -> String {
     let has = |mode: &str| modes.iter().any(|m| m.as_str() == Some(mode));
     [
         ("ReadWriteOnce", "RWO"),

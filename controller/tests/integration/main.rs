@@ -5,3 +5,5 @@ mod common;
 mod deployment;
 mod leader;
 mod replicaset;
+mod statefulset;
+mod volume;
