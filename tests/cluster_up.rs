@@ -8,142 +8,15 @@
 //! unless `KUBELAB_REQUIRE_DOCKER=1` makes that a failure.
 
 use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Duration;
 
 use kubelab_api::core::{Node, Pod};
-use kubelab_client::{Api, Client, Config, ListParams};
+use kubelab_client::{Api, Client, ListParams};
 
-const KUBELAB: &str = env!("CARGO_BIN_EXE_kubelab");
+mod common;
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-fn unique_cluster(prefix: &str) -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!(
-        "{prefix}-{:x}-{:x}-{}",
-        std::process::id(),
-        nanos & 0xfffff,
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-/// Whether a PID is a live (not zombie) process.
-fn pid_alive(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat
-            .rfind(')')
-            .and_then(|i| stat[i + 1..].split_whitespace().next())
-            .is_some_and(|state| state != "Z"),
-        Err(_) => false,
-    }
-}
-
-/// A cluster started by `kubelab up` in its own home directory; `down --purge` on drop.
-struct Cluster {
-    name: String,
-    /// Holds the temporary directory the home is in.
-    _dir: tempfile::TempDir,
-    home: PathBuf,
-    api_port: u16,
-}
-
-impl Cluster {
-    fn new(prefix: &str) -> Cluster {
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let home = dir.path().join("home");
-        Cluster {
-            name: unique_cluster(prefix),
-            _dir: dir,
-            home,
-            api_port: free_port(),
-        }
-    }
-
-    /// `kubelab <command> --cluster <name> --home <home> <args>`, its output captured.
-    fn kubelab(&self, command: &str, args: &[&str]) -> Output {
-        let output = Command::new(KUBELAB)
-            .arg(command)
-            .args(["--cluster", &self.name, "--home"])
-            .arg(&self.home)
-            .args(args)
-            .env("RUST_BACKTRACE", "0")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap_or_else(|e| panic!("running kubelab {command}: {e}"));
-        eprintln!(
-            "$ kubelab {command} {args:?} -> {}\n{}{}",
-            output.status,
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        output
-    }
-
-    fn up(&self, args: &[&str]) -> Output {
-        let port = self.api_port.to_string();
-        let mut all = vec!["--api-port", &port, "--agent-port", "0", "--wait-timeout", "60s"];
-        all.extend_from_slice(args);
-        self.kubelab("up", &all)
-    }
-
-    fn state(&self) -> serde_json::Value {
-        let text = std::fs::read_to_string(self.home.join("state.json")).expect("state.json after up");
-        serde_json::from_str(&text).expect("state.json is JSON")
-    }
-
-    /// Every PID in the state file, by component name.
-    fn pids(&self) -> Vec<(String, u32)> {
-        let state = self.state();
-        state["components"]
-            .as_array()
-            .expect("components")
-            .iter()
-            .filter_map(|c| {
-                let pid = u32::try_from(c["pid"].as_u64()?).ok()?;
-                Some((c["name"].as_str()?.to_string(), pid))
-            })
-            .collect()
-    }
-
-    fn client(&self) -> Client {
-        let config = Config::from_kubeconfig_file(self.home.join("kubeconfig"), None).expect("the kubeconfig up wrote");
-        Client::new(config).expect("a client")
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let pids = if self.home.join("state.json").exists() {
-            self.pids()
-        } else {
-            Vec::new()
-        };
-        let _ = Command::new(KUBELAB)
-            .args(["down", "--purge", "--timeout", "5s", "--cluster", &self.name, "--home"])
-            .arg(&self.home)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .status();
-        // Last resort, should `down` itself have failed: only the PIDs this cluster recorded.
-        for (_, pid) in pids {
-            if pid_alive(pid) {
-                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-            }
-        }
-    }
-}
+use common::cluster::{pid_alive, skip_or_fail, UpCluster as Cluster};
 
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
@@ -207,6 +80,12 @@ async fn up_status_logs_and_down_on_hollow_nodes() {
         "{text}"
     );
     assert!(text.contains("2 of 2 Ready"), "{text}");
+    // The key Secrets are sealed with at rest, readable by its owner only.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let key = std::fs::metadata(cluster.home.join("encryption.yaml")).expect("up wrote encryption.yaml");
+        assert_eq!(key.permissions().mode() & 0o777, 0o600);
+    }
 
     // Every component is its own process, and each one runs.
     let pids = cluster.pids();
@@ -312,12 +191,6 @@ async fn up_refuses_a_taken_api_port_and_names_it() {
 // Docker
 // ---------------------------------------------------------------------------------------------
 
-fn skip_or_fail(reason: &str) {
-    if std::env::var("KUBELAB_REQUIRE_DOCKER").is_ok_and(|v| v == "1") {
-        panic!("KUBELAB_REQUIRE_DOCKER=1 but {reason}");
-    }
-    eprintln!("\n========================================================\nSKIPPED: {reason}\n========================================================\n");
-}
 
 async fn docker_objects(docker: &bollard::Docker, cluster: &str) -> (usize, usize) {
     use std::collections::HashMap;

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod cluster;
+
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -16,12 +18,18 @@ pub struct Apiserver {
 impl Apiserver {
     /// Starts the server on a free port with its data in `data_dir` and waits for `/readyz`.
     pub async fn start(data_dir: &Path) -> Apiserver {
+        Apiserver::start_with(data_dir, &[]).await
+    }
+
+    /// As [`Apiserver::start`], with more flags.
+    pub async fn start_with(data_dir: &Path, extra_args: &[&str]) -> Apiserver {
         let addr = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port");
         let child = Command::new(env!("CARGO_BIN_EXE_kubelab-apiserver"))
             .args(["--listen", &addr.to_string(), "--data-dir"])
             .arg(data_dir)
+            .args(extra_args)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .spawn()
