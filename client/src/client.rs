@@ -104,6 +104,12 @@ impl Client {
         &self.inner.server
     }
 
+    /// The HTTP client and the per-request timeout, for requests built elsewhere in this crate
+    /// (see [`crate::accept`]).
+    pub(crate) fn http(&self) -> (&reqwest::Client, std::time::Duration) {
+        (&self.http, self.inner.request_timeout)
+    }
+
     /// Sends a request and decodes the JSON answer as `R` (use `serde_json::Value` to keep it
     /// untyped). `path` starts with `/` and may carry a query string.
     pub async fn request<R: DeserializeOwned>(

@@ -18,12 +18,14 @@
 //! Reading order for a newcomer: `api.rs` (what a request looks like), `watch.rs` (how a watch
 //! is read), `watcher.rs`, `store.rs`, `informer.rs`, then `workqueue.rs`.
 
+pub mod accept;
 pub mod api;
 pub mod backoff;
 pub mod client;
 pub mod config;
 pub mod dynamic;
 pub mod error;
+pub mod exec;
 pub mod informer;
 pub mod leader;
 pub mod params;

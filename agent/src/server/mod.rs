@@ -8,15 +8,17 @@
 //! | --- | --- |
 //! | `GET /containerLogs/{namespace}/{pod}/{container}` | the container's output; `follow`, `tailLines`, `sinceSeconds`, `timestamps`, `previous` |
 //! | `POST /exec/{namespace}/{pod}/{container}?command=ls&command=-l` | runs a command (no terminal), answers `{"stdout","stderr","exitCode"}` |
+//! | `GET /exec/{namespace}/{pod}/{container}?command=sh&stdin=true&stdout=true&tty=true`, WebSocket | `kubectl exec` (also `-i`, `-t`): the streams over `v5.channel.k8s.io`, see [`exec`] |
 //! | `GET /healthz` | `ok` |
 //!
-//! The paths and parameters are the kubelet's. Interactive exec (`kubectl exec -it`) needs a
-//! bidirectional stream (SPDY or websocket) and is answered 501 for now.
+//! The paths and parameters are the kubelet's. The JSON `POST` form is for scripts and tests;
+//! interactive exec (`-i`, `-t`) needs the WebSocket form, and the `POST` form says so.
 //!
 //! The server has no authentication, so it listens on loopback only: it runs commands in
 //! containers, and nothing outside this machine may reach it. Errors are plain text with the
 //! HTTP code that fits; the API server wraps them in a `Status`.
 
+pub mod exec;
 pub mod lookup;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -27,7 +29,7 @@ use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::Router;
 use futures_util::StreamExt;
 
@@ -48,7 +50,7 @@ pub fn app(runtime: Arc<dyn ContainerRuntime>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/containerLogs/{namespace}/{pod}/{container}", get(container_logs))
-        .route("/exec/{namespace}/{pod}/{container}", post(exec))
+        .route("/exec/{namespace}/{pod}/{container}", get(exec::stream).post(exec))
         .with_state(ServerState { runtime })
 }
 
@@ -95,7 +97,7 @@ pub async fn serve(listeners: Vec<tokio::net::TcpListener>, runtime: Arc<dyn Con
 
 /// A failed request: an HTTP code and a message for people.
 #[derive(Debug)]
-pub struct ServerError(StatusCode, String);
+pub struct ServerError(pub StatusCode, pub String);
 
 impl IntoResponse for ServerError {
     fn into_response(self) -> Response {
@@ -233,8 +235,8 @@ async fn exec(
     if flag(&query, "tty")? || flag(&query, "stdin")? {
         return Err(ServerError(
             StatusCode::NOT_IMPLEMENTED,
-            "interactive exec (tty or stdin) needs a streaming connection, which kubelab does not serve yet; \
-             run the command without -i/-t"
+            "interactive exec (tty or stdin) needs a streaming connection: \
+             use GET with a WebSocket upgrade (v5.channel.k8s.io)"
                 .to_string(),
         ));
     }
