@@ -19,11 +19,13 @@ pub mod intstr;
 pub mod meta;
 pub mod microtime;
 pub mod names;
+pub mod networking;
 pub mod object;
 pub mod options;
 pub mod quantity;
 pub mod resource;
 pub mod selector;
+pub mod storage;
 #[cfg(test)]
 mod testutil;
 pub mod validation;

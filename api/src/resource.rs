@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use crate::codec::{decode, DecodeError, FieldValidation};
 use crate::object::Object;
 use crate::validation::FieldError;
-use crate::{apps, coordination, core};
+use crate::{apps, coordination, core, networking, storage};
 
 /// What the API knows about one resource (a kind at a URL).
 pub struct ResourceInfo {
@@ -185,7 +185,7 @@ macro_rules! resource {
 pub static RESOURCES: &[ResourceInfo] = &[
     resource!(core::Namespace, "namespace", ["ns"], ["status"], []),
     resource!(core::Node, "node", ["no"], ["status"], []),
-    resource!(core::Pod, "pod", ["po"], ["status", "binding", "log"], ["all"]),
+    resource!(core::Pod, "pod", ["po"], ["status", "binding", "log", "exec"], ["all"]),
     resource!(core::Service, "service", ["svc"], ["status"], ["all"]),
     resource!(core::Endpoints, "endpoints", ["ep"], [], []),
     resource!(core::ConfigMap, "configmap", ["cm"], [], []),
@@ -198,10 +198,14 @@ pub static RESOURCES: &[ResourceInfo] = &[
         ["status"],
         []
     ),
+    resource!(core::PersistentVolume, "persistentvolume", ["pv"], ["status"], []),
     resource!(apps::Deployment, "deployment", ["deploy"], ["status", "scale"], ["all"]),
     resource!(apps::ReplicaSet, "replicaset", ["rs"], ["status", "scale"], ["all"]),
     resource!(apps::StatefulSet, "statefulset", ["sts"], ["status", "scale"], ["all"]),
     resource!(coordination::Lease, "lease", [], [], []),
+    resource!(storage::StorageClass, "storageclass", ["sc"], [], []),
+    resource!(networking::Ingress, "ingress", ["ing"], ["status"], []),
+    resource!(networking::IngressClass, "ingressclass", [], [], []),
 ];
 
 /// Finds a resource by group, version and URL plural.

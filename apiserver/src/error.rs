@@ -126,7 +126,9 @@ impl ApiError {
             StoreError::Conflict { .. } => ApiError::stale(resource, name),
             StoreError::Gone { requested, oldest } => ApiError::gone(requested, oldest),
             StoreError::WatcherTooSlow => ApiError::Gone(err.to_string()),
-            StoreError::Corrupt { .. } | StoreError::Backend(_) => ApiError::Internal(err.to_string()),
+            StoreError::Corrupt { .. } | StoreError::UnknownKey { .. } | StoreError::Backend(_) => {
+                ApiError::Internal(err.to_string())
+            }
         }
     }
 

@@ -15,6 +15,7 @@
 //! [`app`] builds the router (handlers are tested through it without a socket); [`run`]
 //! opens the store and serves it.
 
+pub mod allocator;
 pub mod config;
 pub mod error;
 pub mod filter;
@@ -49,6 +50,7 @@ pub fn app(state: AppState) -> Router {
         .route("/apis", get(|| async { handlers::discovery::groups() }))
         .route("/api/{*rest}", any(handlers::resource))
         .route("/apis/{*rest}", any(handlers::resource))
+        .route("/api/v1/namespaces/{namespace}/pods/{name}/exec", any(handlers::exec::handle))
         .route("/version", get(|| async { handlers::discovery::version() }))
         .route("/openapi/v3", get(|| async { handlers::openapi::index() }))
         .route(

@@ -20,6 +20,7 @@ use crate::state::AppState;
 
 pub mod binding;
 pub mod discovery;
+pub mod exec;
 pub mod health;
 pub mod list;
 pub mod log;
@@ -209,9 +210,32 @@ async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<
     if declared.is_some_and(|len| len > limit) {
         return Err(too_large());
     }
+    refuse_binary_encodings(headers)?;
     // The only way reading a body with a limit fails, besides the limit, is a client that went
     // away; nobody reads the answer then, so 413 is as good as any.
     axum::body::to_bytes(body, limit).await.map_err(|_| too_large())
+}
+
+/// Bodies are JSON or YAML (or a patch format); kube-apiserver also takes protobuf and CBOR,
+/// which kubelab does not speak. Saying so with 415, in kube-apiserver's words, is what makes a
+/// client that prefers them (kubectl's `create secret`, client-go) send JSON instead, rather than
+/// getting its binary body parsed as YAML.
+fn refuse_binary_encodings(headers: &HeaderMap) -> Result<(), ApiError> {
+    let media_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    match media_type.as_deref() {
+        Some("application/vnd.kubernetes.protobuf" | "application/cbor") => {
+            Err(ApiError::UnsupportedMediaType(format!(
+                "the body of the request was in an unknown format - accepted media types include: \
+                 application/json, application/yaml (not {})",
+                media_type.unwrap_or_default()
+            )))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// An object (or list) response from JSON bytes, with any admission warnings as `Warning`

@@ -258,10 +258,9 @@ impl Encryption {
             })
             .flatten()
             .find(|k| k.name == name)
-            .ok_or_else(|| {
-                corrupt(format!(
-                    "sealed with aesgcm key {name:?}, which the encryption configuration no longer lists"
-                ))
+            .ok_or_else(|| StoreError::UnknownKey {
+                key: key.to_string(),
+                message: format!("sealed with aesgcm key {name:?}, which the encryption configuration does not list"),
             })?;
         let (nonce, sealed) = body.split_at(NONCE_LEN);
         let payload = Payload {
@@ -408,7 +407,7 @@ mod tests {
         );
         let plain = Encryption::identity();
         let err = plain.open(KEY, Bytes::from(sealed)).unwrap_err().to_string();
-        assert!(err.contains("no longer lists"), "{err}");
+        assert!(err.contains("does not list"), "{err}");
     }
 
     #[test]

@@ -153,6 +153,9 @@ pub enum StoreError {
     /// The stored bytes or the value could not be (de)serialized.
     #[error("corrupt value under {key}: {message}")]
     Corrupt { key: String, message: String },
+    /// The value is sealed with an encryption key the configuration does not list.
+    #[error("cannot decrypt the value under {key}: {message}")]
+    UnknownKey { key: String, message: String },
     /// The backend failed (disk full, I/O error, store closed).
     #[error("storage backend failure: {0}")]
     Backend(String),

@@ -36,8 +36,8 @@
 //!
 //! A client that does not ask for a Table (`-o yaml`, the informers of every component) gets
 //! exactly what it got before. The columns themselves follow Kubernetes' printers, one file per
-//! group of kinds: [`pods`], [`workloads`], [`core`]; a kind without a printer gets Kubernetes'
-//! default table, `Name` and `Created At`.
+//! group of kinds: [`pods`], [`workloads`], [`core`], [`storage`]; a kind without a printer gets
+//! Kubernetes' default table, `Name` and `Created At`.
 
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
@@ -50,7 +50,9 @@ use crate::handlers::object_response;
 use crate::request::Query;
 
 pub mod core;
+pub mod networking;
 pub mod pods;
+pub mod storage;
 pub mod workloads;
 
 /// What each row carries besides its cells (the `includeObject` query parameter).
@@ -217,6 +219,10 @@ pub fn printer(info: &ResourceInfo) -> Printer {
         ("", "Secret") => core::SECRET,
         ("", "Event") => core::EVENT,
         ("", "PersistentVolumeClaim") => core::PVC,
+        ("", "PersistentVolume") => storage::PERSISTENT_VOLUME,
+        ("storage.k8s.io", "StorageClass") => storage::STORAGE_CLASS,
+        ("networking.k8s.io", "Ingress") => networking::INGRESS,
+        ("networking.k8s.io", "IngressClass") => networking::INGRESS_CLASS,
         ("coordination.k8s.io", "Lease") => core::LEASE,
         ("apps", "Deployment") => workloads::DEPLOYMENT,
         ("apps", "ReplicaSet") => workloads::REPLICA_SET,

@@ -359,3 +359,25 @@ async fn extreme_numbers_do_not_panic() {
         .await
         .assert_status(400, "BadRequest");
 }
+
+/// kubectl's generators (`create secret generic`) send protobuf; kubelab speaks JSON and YAML
+/// only, and says so with 415 instead of reading the binary body as YAML.
+#[tokio::test]
+async fn protobuf_and_cbor_bodies_are_415() {
+    let f = Fixture::new().await;
+    for content_type in ["application/vnd.kubernetes.protobuf", "application/cbor; charset=binary"] {
+        let reply = f
+            .send(
+                Method::POST,
+                "/api/v1/namespaces/default/secrets",
+                Some("k8s\u{0}\n\u{2}v1"),
+                Some(content_type),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{}", reply.text);
+        assert_eq!(reply.json["reason"], "UnsupportedMediaType");
+        assert!(reply.text.contains("accepted media types include: application/json"), "{}", reply.text);
+    }
+    let list = f.get("/api/v1/namespaces/default/secrets").await;
+    assert_eq!(list.json["items"], serde_json::json!([]), "nothing was stored");
+}

@@ -155,7 +155,10 @@ pub fn decode_event(revision: Revision, record: &[u8], encryption: &Encryption) 
     let raw = split_event(revision, record)?;
     let object = decode_object(raw.key, encryption.open(raw.key, Bytes::copy_from_slice(raw.object))?)?;
     let prev = match raw.prev {
-        Some(prev) => Some(decode_object(raw.key, encryption.open(raw.key, Bytes::copy_from_slice(prev))?)?),
+        Some(prev) => Some(decode_object(
+            raw.key,
+            encryption.open(raw.key, Bytes::copy_from_slice(prev))?,
+        )?),
         None => None,
     };
     Ok(StoreEvent {
@@ -188,12 +191,22 @@ mod tests {
             object,
             prev: Some(prev),
         };
-        let back = decode_event(7, &encode_event(&event, &Encryption::identity()), &Encryption::identity()).unwrap();
+        let back = decode_event(
+            7,
+            &encode_event(&event, &Encryption::identity()),
+            &Encryption::identity(),
+        )
+        .unwrap();
         assert_eq!(back.event_type, EventType::Modified);
         assert_eq!(back.object.revision, 7);
         assert_eq!(back.object.value()["x"], 1);
         assert_eq!(back.prev.unwrap().revision, 4);
-        assert!(decode_event(7, &encode_event(&event, &Encryption::identity())[..5], &Encryption::identity()).is_err());
+        assert!(decode_event(
+            7,
+            &encode_event(&event, &Encryption::identity())[..5],
+            &Encryption::identity()
+        )
+        .is_err());
     }
 
     #[test]

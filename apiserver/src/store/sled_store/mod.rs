@@ -42,8 +42,8 @@ use bytes::Bytes;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::{ListResult, Revision, Store, StoreError, StoreEvent, StoreStats, StoredObject, Trigger, WatchStream};
 use super::encryption::Encryption;
+use super::{ListResult, Revision, Store, StoreError, StoreEvent, StoreStats, StoredObject, Trigger, WatchStream};
 use codec::{decode_event, decode_object};
 use hub::{Hub, Subscription};
 use keys::{decode_u64, event_key, object_key, revision_of_event_key};
@@ -111,6 +111,19 @@ fn writer_stopped() -> StoreError {
     StoreError::Backend("the store's writer has stopped (see the log for why)".into())
 }
 
+/// Drops the event log up to `upto` and records it as compacted, durably, before the writer
+/// starts.
+fn compact_at_open(db: &sled::Db, compacted: Revision, upto: Revision) -> Result<(), StoreError> {
+    let mut batch = sled::Batch::default();
+    for key in db.range(event_key(compacted + 1)..=event_key(upto)).keys() {
+        batch.remove(key.map_err(backend)?);
+    }
+    batch.insert(keys::META_COMPACTED, &keys::encode_u64(upto));
+    db.apply_batch(batch).map_err(backend)?;
+    db.flush().map_err(backend)?;
+    Ok(())
+}
+
 fn read_counter(db: &sled::Db, key: &[u8]) -> Result<Option<u64>, StoreError> {
     match db.get(key).map_err(backend)? {
         None => Ok(None),
@@ -136,7 +149,12 @@ impl SledStore {
 
     /// A subscription's stream, preceded by what the ring no longer holds, read from the log on
     /// disk (all of it durable, since only flushed events ever reach the ring).
-    fn stream_from(&self, subscription: Subscription, prefix: &str, after: Revision) -> Result<WatchStream, StoreError> {
+    fn stream_from(
+        &self,
+        subscription: Subscription,
+        prefix: &str,
+        after: Revision,
+    ) -> Result<WatchStream, StoreError> {
         let older = if after + 1 < subscription.first_in_memory {
             self.read_log(after, subscription.first_in_memory)?
         } else {
@@ -155,7 +173,7 @@ impl SledStore {
             .open()
             .map_err(backend)?;
         let revision = read_counter(&db, keys::META_REVISION)?.unwrap_or(0);
-        let compacted = read_counter(&db, keys::META_COMPACTED)?.unwrap_or(0);
+        let mut compacted = read_counter(&db, keys::META_COMPACTED)?.unwrap_or(0);
         let count = match read_counter(&db, keys::META_COUNT)? {
             Some(count) => count,
             None => db.scan_prefix(keys::OBJECT).count() as u64,
@@ -174,7 +192,23 @@ impl SledStore {
             if event_revision <= compacted {
                 break;
             }
-            tail.push(Arc::new(decode_event(event_revision, &record, &options.encryption)?));
+            match decode_event(event_revision, &record, &options.encryption) {
+                Ok(event) => tail.push(Arc::new(event)),
+                // History sealed with a key the configuration no longer lists (the last step of a
+                // key rotation): nobody can read it any more, so it is compacted away, as etcd
+                // compaction would have done. Watchers from before it get 410 and list again.
+                Err(StoreError::UnknownKey { message, .. }) => {
+                    tracing::warn!(
+                        revision = event_revision,
+                        %message,
+                        "compacting the event history up to an event no configured key opens"
+                    );
+                    compact_at_open(&db, compacted, event_revision)?;
+                    compacted = event_revision;
+                    break;
+                }
+                Err(error) => return Err(error),
+            }
         }
         tail.reverse();
 
@@ -324,7 +358,12 @@ impl Store for SledStore {
         self.stream_from(subscription, prefix, after)
     }
 
-    async fn watch_triggered(&self, prefix: &str, after: Revision, trigger: Trigger) -> Result<WatchStream, StoreError> {
+    async fn watch_triggered(
+        &self,
+        prefix: &str,
+        after: Revision,
+        trigger: Trigger,
+    ) -> Result<WatchStream, StoreError> {
         self.check_kept(after)?;
         let subscription = self.shared.hub.subscribe_triggered(after, &trigger);
         self.stream_from(subscription, prefix, after)
