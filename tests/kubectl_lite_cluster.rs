@@ -20,9 +20,25 @@ struct Run {
 }
 
 async fn kubectl_lite(kubeconfig: &std::path::Path, args: &[&str]) -> Run {
+    kubectl_lite_with_input(kubeconfig, args, b"").await
+}
+
+/// As [`kubectl_lite`], with `input` on its standard input.
+async fn kubectl_lite_with_input(kubeconfig: &std::path::Path, args: &[&str], input: &[u8]) -> Run {
+    use tokio::io::AsyncWriteExt;
     let mut command = tokio::process::Command::new(workspace_binary("kubectl-lite"));
-    command.arg("--kubeconfig").arg(kubeconfig).args(args);
-    let output = command.output().await.expect("kubectl-lite runs");
+    command
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().expect("kubectl-lite runs");
+    let mut stdin = child.stdin.take().expect("its stdin");
+    stdin.write_all(input).await.expect("write its stdin");
+    drop(stdin);
+    let output = child.wait_with_output().await.expect("kubectl-lite finishes");
     let run = Run {
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
@@ -120,6 +136,113 @@ async fn the_readme_tour_with_kubectl_lite() {
     })
     .await;
     assert!(logs.contains("8080"), "{logs}");
+
+    // The rest of kubectl-lite's commands, on the live cluster.
+    let pod = wide
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split_whitespace().next())
+        .expect("a pod")
+        .to_string();
+    let tail = kubectl_lite(&kc, &["logs", &pod, "--tail=1"]).await;
+    assert_eq!((tail.code, tail.stdout.lines().count()), (0, 1), "{}", tail.stdout);
+    let described = kubectl_lite(&kc, &["describe", "pod", &pod]).await;
+    for field in ["Name:", "Node:", "IP:", "Containers:", "Conditions:", "Events:"] {
+        assert!(described.stdout.contains(field), "no {field}:\n{}", described.stdout);
+    }
+    let exec = kubectl_lite(
+        &kc,
+        &["exec", &pod, "--", "kubelab-demo", "get", "http://localhost:8080/"],
+    )
+    .await;
+    assert_eq!(exec.code, 0, "{}", exec.stderr);
+    assert!(
+        exec.stdout.contains(&pod),
+        "the pod's web server names it: {}",
+        exec.stdout
+    );
+    let failing = kubectl_lite(
+        &kc,
+        &["exec", &pod, "--", "kubelab-demo", "sh", "-c", "echo out; exit 3"],
+    )
+    .await;
+    assert_eq!(failing.code, 3, "the remote exit code is kubectl-lite's");
+    assert_eq!(failing.stdout, "out\n");
+    assert!(
+        failing.stderr.contains("command terminated with exit code 3"),
+        "{}",
+        failing.stderr
+    );
+    let echoed = kubectl_lite_with_input(
+        &kc,
+        &["exec", "-i", &pod, "--", "kubelab-demo", "sh", "-c", "cat"],
+        b"through stdin\n",
+    )
+    .await;
+    assert_eq!(
+        (echoed.code, echoed.stdout.as_str()),
+        (0, "through stdin\n"),
+        "{}",
+        echoed.stderr
+    );
+    let missing = kubectl_lite(&kc, &["exec", "ghost", "--", "true"]).await;
+    assert_eq!(missing.code, 1);
+    assert_eq!(
+        missing.stderr,
+        "Error from server (NotFound): pods \"ghost\" not found\n"
+    );
+    let labeled = kubectl_lite(&kc, &["label", "pod", &pod, "lab=one"]).await;
+    assert_eq!(labeled.stdout, format!("pod/{pod} labeled\n"), "{}", labeled.stderr);
+    let annotated = kubectl_lite(&kc, &["annotate", "deploy", "web", "course=k8s-101"]).await;
+    assert_eq!(
+        annotated.stdout, "deployment.apps/web annotated\n",
+        "{}",
+        annotated.stderr
+    );
+    let all = kubectl_lite(&kc, &["get", "all"]).await;
+    for kind in [
+        "pod/",
+        "deployment.apps/web",
+        "replicaset.apps/web-",
+        "service/kubernetes",
+    ] {
+        assert!(all.stdout.contains(kind), "get all shows no {kind}:\n{}", all.stdout);
+    }
+    for (args, expected) in [
+        (&["cluster-info"][..], "is running at"),
+        (&["version"][..], "Server Version"),
+        (&["api-resources"][..], "deployments"),
+        (&["config", "current-context"][..], ""),
+        (&["config", "view"][..], "clusters:"),
+    ] {
+        let run = kubectl_lite(&kc, args).await;
+        assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+        assert!(run.stdout.contains(expected), "{args:?}: {}", run.stdout);
+    }
+    let namespace = kubectl_lite(&kc, &["create", "namespace", "lab"]).await;
+    assert_eq!(namespace.stdout, "namespace/lab created\n", "{}", namespace.stderr);
+    // A new revision, then back: restart, history, undo.
+    let restart = kubectl_lite(&kc, &["rollout", "restart", "deploy/web"]).await;
+    assert_eq!(restart.stdout, "deployment.apps/web restarted\n", "{}", restart.stderr);
+    let status = kubectl_lite(&kc, &["rollout", "status", "deploy/web", "--timeout=180s"]).await;
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    let history = kubectl_lite(&kc, &["rollout", "history", "deploy/web"]).await;
+    assert!(
+        history.stdout.contains("REVISION") && history.stdout.contains("\n2 "),
+        "{}",
+        history.stdout
+    );
+    let undo = kubectl_lite(&kc, &["rollout", "undo", "deploy/web"]).await;
+    assert_eq!(undo.stdout, "deployment.apps/web rolled back\n", "{}", undo.stderr);
+    let status = kubectl_lite(&kc, &["rollout", "status", "deploy/web", "--timeout=180s"]).await;
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    let wide = eventually(
+        &kc,
+        &["get", "pods", "-o", "wide", "-l", "app=web"],
+        Duration::from_secs(90),
+        |text| running_nodes(text).len() == 3 && !text.contains("Terminating"),
+    )
+    .await;
 
     // A pod on a node is deleted gracefully (the agent stops its containers first): delete
     // waits until it is really gone, and the ReplicaSet makes a new one.

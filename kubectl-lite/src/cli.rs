@@ -57,6 +57,8 @@ pub enum Command {
     Delete(DeleteArgs),
     /// Print the logs for a container in a pod.
     Logs(LogsArgs),
+    /// Execute a command in a container.
+    Exec(ExecArgs),
     /// Set a new size for a deployment, replica set or stateful set.
     Scale(ScaleArgs),
     /// Manage the rollout of a resource.
@@ -207,6 +209,24 @@ pub struct LogsArgs {
     /// The logs of the previous, terminated instance of the container.
     #[arg(short = 'p', long)]
     pub previous: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ExecArgs {
+    /// POD, or TYPE/NAME (deploy/web, pod/web).
+    pub target: String,
+    /// The container (else the only one, or the default one).
+    #[arg(short = 'c', long)]
+    pub container: Option<String>,
+    /// Pass standard input to the container.
+    #[arg(short = 'i', long)]
+    pub stdin: bool,
+    /// Standard input is a terminal (raw mode, window size).
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    /// The command and its arguments, after `--`.
+    #[arg(last = true)]
+    pub command: Vec<String>,
 }
 
 #[derive(Args, Debug)]

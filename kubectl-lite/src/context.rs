@@ -23,6 +23,8 @@ pub struct Ctx<'a> {
     /// Set when an error was printed but the command went on (the other documents of a file):
     /// the exit code is then 1.
     pub failed: bool,
+    /// The exit code a command asks for (`exec` passes on the remote command's).
+    pub exit_code: Option<i32>,
 }
 
 impl<'a> Ctx<'a> {
@@ -34,6 +36,7 @@ impl<'a> Ctx<'a> {
             client: None,
             discovery: None,
             failed: false,
+            exit_code: None,
         }
     }
 

@@ -15,6 +15,7 @@
 //! | [`manifest`] | `-f` files, directories and stdin; multi-document YAML and JSON |
 //! | [`output`] | Tables, YAML, JSON, names, ages |
 //! | [`threeway`] | the patch `apply` sends (or does not) |
+//! | [`terminal`] | raw mode and window size for `exec -t` |
 //! | [`commands`] | one file per command |
 //!
 //! [`run`] is the whole program: `main.rs` only hands it the arguments and the standard streams,
@@ -28,6 +29,7 @@ pub mod kubeconfig;
 pub mod manifest;
 pub mod output;
 pub mod resolve;
+pub mod terminal;
 pub mod threeway;
 
 use std::ffi::OsString;
@@ -65,7 +67,7 @@ where
     let mut ctx = context::Ctx::new(cli.global, out, err);
     let result = runtime.block_on(commands::dispatch(&mut ctx, cli.command));
     let code = match result {
-        Ok(()) if !ctx.failed => 0,
+        Ok(()) if !ctx.failed => ctx.exit_code.unwrap_or(0),
         Ok(()) => 1,
         Err(e) => {
             let _ = writeln!(ctx.err, "{e}");

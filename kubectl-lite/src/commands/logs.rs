@@ -12,45 +12,12 @@ use super::{get_object, list_objects};
 use crate::cli::LogsArgs;
 use crate::context::Ctx;
 use crate::error::{CliError, Result};
-use crate::resolve::enc;
+use crate::resolve::{enc, ApiResource};
 
 pub async fn run(ctx: &mut Ctx<'_>, args: LogsArgs) -> Result<()> {
     let namespace = ctx.namespace()?;
     let pods = ctx.resolve("pods").await?;
-    let pod = match args.target.split_once('/') {
-        None => get_object(ctx, &pods, &namespace, &args.target).await?,
-        Some((word, name)) => {
-            let resource = ctx.resolve(word).await?;
-            if resource.plural == "pods" {
-                get_object(ctx, &pods, &namespace, name).await?
-            } else {
-                let owner = get_object(ctx, &resource, &namespace, name).await?;
-                let selector = selector_text(&owner).ok_or_else(|| {
-                    CliError::msg(format!(
-                        "cannot get the logs of a {}: it has no pod selector",
-                        resource.kind
-                    ))
-                })?;
-                let (mut candidates, _) = list_objects(ctx, &pods, Some(&namespace), Some(&selector), None).await?;
-                if candidates.is_empty() {
-                    return Err(CliError::msg(format!(
-                        "no pods found for {}/{name}",
-                        resource.kind_group()
-                    )));
-                }
-                candidates.sort_by_key(pod_rank);
-                if candidates.len() > 1 {
-                    writeln!(
-                        ctx.err,
-                        "Found {} pods, using pod/{}",
-                        candidates.len(),
-                        crate::output::object_name(&candidates[0])
-                    )?;
-                }
-                candidates.swap_remove(0)
-            }
-        }
-    };
+    let pod = target_pod(ctx, &pods, &namespace, &args.target).await?;
     let pod_name = crate::output::object_name(&pod).to_string();
     let container = match args.container {
         Some(c) => c,
@@ -81,9 +48,49 @@ pub async fn run(ctx: &mut Ctx<'_>, args: LogsArgs) -> Result<()> {
     Ok(())
 }
 
+/// The pod `target` names: `POD`, `pod/POD`, or a workload (`deploy/web`), whose running pod
+/// is picked through its selector (said on stderr when there were several). `exec` shares it.
+pub(crate) async fn target_pod(ctx: &mut Ctx<'_>, pods: &ApiResource, namespace: &str, target: &str) -> Result<Value> {
+    let pod = match target.split_once('/') {
+        None => get_object(ctx, pods, namespace, target).await?,
+        Some((word, name)) => {
+            let resource = ctx.resolve(word).await?;
+            if resource.plural == "pods" {
+                get_object(ctx, pods, namespace, name).await?
+            } else {
+                let owner = get_object(ctx, &resource, namespace, name).await?;
+                let selector = selector_text(&owner).ok_or_else(|| {
+                    CliError::msg(format!(
+                        "cannot get the logs of a {}: it has no pod selector",
+                        resource.kind
+                    ))
+                })?;
+                let (mut candidates, _) = list_objects(ctx, pods, Some(namespace), Some(&selector), None).await?;
+                if candidates.is_empty() {
+                    return Err(CliError::msg(format!(
+                        "no pods found for {}/{name}",
+                        resource.kind_group()
+                    )));
+                }
+                candidates.sort_by_key(pod_rank);
+                if candidates.len() > 1 {
+                    writeln!(
+                        ctx.err,
+                        "Found {} pods, using pod/{}",
+                        candidates.len(),
+                        crate::output::object_name(&candidates[0])
+                    )?;
+                }
+                candidates.swap_remove(0)
+            }
+        }
+    };
+    Ok(pod)
+}
+
 /// The only container, else the `kubectl.kubernetes.io/default-container`, else the first
 /// (said on stderr, as kubectl does).
-fn default_container(ctx: &mut Ctx<'_>, pod: &Value) -> Result<String> {
+pub(crate) fn default_container(ctx: &mut Ctx<'_>, pod: &Value) -> Result<String> {
     let names: Vec<&str> = pod
         .pointer("/spec/containers")
         .and_then(Value::as_array)

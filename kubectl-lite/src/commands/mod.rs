@@ -8,6 +8,7 @@ pub mod create;
 pub mod delete;
 pub mod describe;
 pub mod edit;
+pub mod exec;
 pub mod get;
 pub mod info;
 pub mod label;
@@ -35,6 +36,7 @@ pub async fn dispatch(ctx: &mut Ctx<'_>, command: Command) -> Result<()> {
         Command::Describe(args) => describe::run(ctx, args).await,
         Command::Delete(args) => delete::run(ctx, args).await,
         Command::Logs(args) => logs::run(ctx, args).await,
+        Command::Exec(args) => exec::run(ctx, args).await,
         Command::Scale(args) => scale::run(ctx, args).await,
         Command::Rollout(cmd) => rollout::run(ctx, cmd).await,
         Command::Label(args) => label::run(ctx, args, label::Field::Labels).await,
