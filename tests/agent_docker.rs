@@ -10,244 +10,56 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
+use std::ops::Deref;
 use std::time::Duration;
 
+use common::docker::{
+    container_status, docker_agent_process, fast_agent_config, running, DockerCluster, DEMO_IMAGE as DEMO,
+};
+use common::{eventually, KubelabProcess};
 use futures_util::StreamExt;
-use kubelab_agent::runtime::docker::{connect_docker, remove_cluster_objects, DockerRuntime};
+use kubelab_agent::runtime::docker::DockerRuntime;
 use kubelab_agent::runtime::{ContainerRuntime, ContainerState};
-use kubelab_agent::AgentConfig;
 use serde_json::{json, Value};
 
-const DEMO: &str = "kubelab/demo:latest";
 const NODE: &str = "node-a";
+const PODS: &str = "/api/v1/namespaces/default/pods";
 
 // ---------------------------------------------------------------------------------------------
-// Set-up: Docker and images, an API server, an agent, cleanup on drop
+// Set-up: the shared Docker cluster (tests/common/docker.rs), an agent as a process
 // ---------------------------------------------------------------------------------------------
 
-fn skip_or_fail(reason: &str) {
-    if std::env::var("KUBELAB_REQUIRE_DOCKER").is_ok_and(|v| v == "1") {
-        panic!("KUBELAB_REQUIRE_DOCKER=1 but {reason}");
-    }
-    eprintln!("\n========================================================\nSKIPPED: {reason}\n========================================================\n");
-}
-
-static IMAGES: tokio::sync::OnceCell<Result<(), String>> = tokio::sync::OnceCell::const_new();
-
-/// Docker is reachable and the pause and demo images are built (once per test process).
-async fn docker_ready() -> bool {
-    if let Err(e) = connect_docker().await {
-        skip_or_fail(&format!("Docker is unreachable ({e})"));
-        return false;
-    }
-    let images = IMAGES
-        .get_or_init(|| async {
-            let sources = kubelab_agent::images::ImageSources {
-                pause_binary: env!("CARGO_BIN_EXE_kubelab-pause").into(),
-                demo_binary: env!("CARGO_BIN_EXE_kubelab-demo").into(),
-            };
-            let docker = connect_docker().await.map_err(|e| e.to_string())?;
-            kubelab_agent::images::ensure_images(&docker, &sources, false)
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string())
-        })
-        .await;
-    if let Err(e) = images {
-        skip_or_fail(&format!("the kubelab images cannot be built ({e})"));
-        return false;
-    }
-    true
-}
-
-fn unique_cluster() -> String {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!(
-        "a-{:x}-{:x}-{}",
-        std::process::id(),
-        nanos & 0xfffff,
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-/// Removes every Docker object of its cluster when dropped (also when the test panics).
-struct ClusterGuard(String);
-
-impl Drop for ClusterGuard {
-    fn drop(&mut self) {
-        let cluster = self.0.clone();
-        let joined = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())?;
-            rt.block_on(async {
-                let docker = connect_docker().await.map_err(|e| e.to_string())?;
-                remove_cluster_objects(&docker, &cluster)
-                    .await
-                    .map_err(|e| e.to_string())
-            })
-        })
-        .join();
-        match joined {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => eprintln!("cleanup of cluster {} failed: {e}", self.0),
-            Err(_) => eprintln!("cleanup of cluster {} panicked", self.0),
-        }
-    }
-}
-
-/// A `kubelab agent` process, killed when dropped.
-struct AgentProcess(Option<Child>);
-
-impl AgentProcess {
-    fn start(server: &str, cluster: &str) -> AgentProcess {
-        let child = Command::new(env!("CARGO_BIN_EXE_kubelab"))
-            .args(["agent", "--server", server, "--cluster", cluster, "--node-name", NODE])
-            .args(["--runtime", "docker", "--port", "0"])
-            .args(["--crash-backoff-base-ms", "400", "--crash-backoff-max-ms", "1600"])
-            .args(["--status-update-seconds", "1", "--lease-renew-seconds", "1"])
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start kubelab agent");
-        AgentProcess(Some(child))
-    }
-
-    /// SIGKILL: no chance to clean anything up.
-    fn kill_9(&mut self) {
-        if let Some(mut child) = self.0.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for AgentProcess {
-    fn drop(&mut self) {
-        self.kill_9();
-    }
-}
-
-/// One test's world. Fields drop in order: the agent stops before its cluster is removed.
+/// One test's world; with `agent`, an agent process (the `kill -9` test). Fields drop in order:
+/// the agent stops before its cluster is removed.
 struct Env {
-    agent: Option<tokio::task::JoinHandle<()>>,
-    process: Option<AgentProcess>,
-    cluster: String,
-    http: reqwest::Client,
-    base: String,
-    _apiserver: common::Apiserver,
-    _guard: ClusterGuard,
-    _dir: tempfile::TempDir,
+    process: Option<KubelabProcess>,
+    cluster: DockerCluster,
 }
 
-impl Drop for Env {
-    fn drop(&mut self) {
-        if let Some(agent) = self.agent.take() {
-            agent.abort();
-        }
-        self.process.take();
+impl Deref for Env {
+    type Target = DockerCluster;
+
+    fn deref(&self) -> &DockerCluster {
+        &self.cluster
     }
-}
-
-/// Intervals shortened so a test takes seconds; the agent serves logs on a free loopback port.
-fn fast_config(cluster: &str) -> AgentConfig {
-    let mut config = AgentConfig::new(NODE, cluster);
-    config.serve = true;
-    config.port = 0;
-    config.lease_renew_interval = Duration::from_millis(500);
-    config.status_update_interval = Duration::from_secs(1);
-    config.relist_interval = Duration::from_millis(200);
-    config.housekeeping_interval = Duration::from_millis(500);
-    config.resync_interval = Duration::from_secs(5);
-    config.crash_backoff_base = Duration::from_millis(400);
-    config.crash_backoff_max = Duration::from_millis(1600);
-    config
 }
 
 /// An API server process and a cluster; with `in_process`, an agent running in this test.
 async fn env(in_process: bool) -> Option<Env> {
-    if !docker_ready().await {
-        return None;
-    }
-    let cluster = unique_cluster();
-    let guard = ClusterGuard(cluster.clone());
-    let dir = tempfile::tempdir().expect("temp dir");
-    let apiserver = common::Apiserver::start(dir.path()).await;
-    let base = apiserver.base_url();
-    let mut env = Env {
-        agent: None,
-        process: None,
-        cluster: cluster.clone(),
-        http: reqwest::Client::new(),
-        base: base.clone(),
-        _apiserver: apiserver,
-        _guard: guard,
-        _dir: dir,
-    };
+    let mut cluster = DockerCluster::start("a").await?;
     if in_process {
-        let runtime = DockerRuntime::connect_with_network(&cluster, NODE)
-            .await
-            .expect("docker runtime");
-        let client = kubelab_client::Client::new(kubelab_client::Config::new(base)).expect("client");
-        let config = fast_config(&cluster);
-        env.agent = Some(tokio::spawn(async move {
-            let result = kubelab_agent::run(config, client, Arc::new(runtime), std::future::pending()).await;
-            eprintln!("the agent stopped: {result:?}");
-        }));
-        env.wait_node_ready().await;
+        cluster.start_agent(fast_agent_config(NODE, &cluster.name)).await;
     }
-    Some(env)
+    Some(Env { process: None, cluster })
 }
 
-/// Polls `check` every 100 ms until it returns `Some`, failing after `limit`.
-async fn eventually<T, F, Fut>(limit: Duration, what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out after {limit:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+/// A `kubelab agent` process of the cluster, with the crash back-off of [`fast_agent_config`].
+fn agent_process(server: &str, cluster: &str) -> KubelabProcess {
+    let backoff = ["--crash-backoff-base-ms", "400", "--crash-backoff-max-ms", "1600"];
+    docker_agent_process(server, cluster, NODE, &backoff)
 }
 
 impl Env {
-    async fn get_json(&self, path: &str) -> Option<Value> {
-        let response = self.http.get(format!("{}{path}", self.base)).send().await.ok()?;
-        if response.status() == reqwest::StatusCode::NOT_FOUND {
-            return None;
-        }
-        response.json().await.ok()
-    }
-
-    async fn wait_node_ready(&self) {
-        eventually(Duration::from_secs(30), "the node to register as Ready", || async {
-            let node = self.get_json(&format!("/api/v1/nodes/{NODE}")).await?;
-            let ready = node["status"]["conditions"]
-                .as_array()?
-                .iter()
-                .any(|c| c["type"] == "Ready" && c["status"] == "True");
-            ready.then_some(())
-        })
-        .await
-    }
-
     /// The agent's logs-and-exec port, as the Node reports it.
     async fn agent_port(&self) -> u64 {
         let node = self.get_json(&format!("/api/v1/nodes/{NODE}")).await.expect("node");
@@ -260,33 +72,12 @@ impl Env {
     }
 
     async fn create_pod(&self, pod: Value) {
-        let response = self
-            .http
-            .post(format!("{}/api/v1/namespaces/default/pods", self.base))
-            .json(&pod)
-            .send()
-            .await
-            .expect("create pod");
-        let status = response.status();
-        assert_eq!(status, 201, "{}", response.text().await.unwrap_or_default());
-    }
-
-    async fn pod(&self, name: &str) -> Option<Value> {
-        self.get_json(&format!("/api/v1/namespaces/default/pods/{name}")).await
-    }
-
-    /// Waits until `check` holds for the pod, returning it.
-    async fn wait_pod(&self, name: &str, what: &str, check: impl Fn(&Value) -> bool) -> Value {
-        let limit = Duration::from_secs(45);
-        eventually(limit, &format!("pod {name}: {what}"), || async {
-            self.pod(name).await.filter(|p| check(p))
-        })
-        .await
+        self.create(PODS, pod).await;
     }
 
     /// GET `pods/{name}/log` through the API server.
     async fn logs(&self, name: &str, query: &str) -> (u16, String) {
-        let url = format!("{}/api/v1/namespaces/default/pods/{name}/log?{query}", self.base);
+        let url = format!("{}{PODS}/{name}/log?{query}", self.base);
         let response = self.http.get(url).send().await.expect("logs");
         let status = response.status().as_u16();
         (status, response.text().await.unwrap_or_default())
@@ -294,7 +85,7 @@ impl Env {
 
     /// The pod's runtime objects as Docker sees them (through a runtime of the same node).
     async fn runtime(&self) -> DockerRuntime {
-        DockerRuntime::connect_with_network(&self.cluster, NODE)
+        DockerRuntime::connect_with_network(&self.name, NODE)
             .await
             .expect("runtime")
     }
@@ -312,21 +103,10 @@ fn pod_spec(name: &str, containers: Vec<Value>, grace: u32) -> Value {
     })
 }
 
-fn container_status<'a>(pod: &'a Value, container: &str) -> Option<&'a Value> {
-    pod["status"]["containerStatuses"]
-        .as_array()?
-        .iter()
-        .find(|s| s["name"] == container)
-}
-
 fn restarts(pod: &Value, container: &str) -> u64 {
     container_status(pod, container)
         .and_then(|s| s["restartCount"].as_u64())
         .unwrap_or(0)
-}
-
-fn running(pod: &Value, container: &str) -> bool {
-    container_status(pod, container).is_some_and(|s| s["state"]["running"].is_object())
 }
 
 fn condition(pod: &Value, type_: &str) -> bool {
@@ -575,8 +355,8 @@ async fn missing_image_and_graceful_deletion() {
 async fn a_killed_agent_is_replaced_without_duplicates() {
     let Some(mut env) = env(false).await else { return };
     // No agent yet: start one as a real process, then wait for its node.
-    env.process = Some(AgentProcess::start(&env.base, &env.cluster));
-    env.wait_node_ready().await;
+    env.process = Some(agent_process(&env.base, &env.name));
+    env.wait_node_ready(NODE).await;
     env.create_pod(pod_spec(
         "steady",
         vec![demo("web", &["web"]), demo("crash", &["worker", "--crash"])],
@@ -605,7 +385,7 @@ async fn a_killed_agent_is_replaced_without_duplicates() {
     if let Some(mut process) = env.process.take() {
         process.kill_9();
     }
-    env.process = Some(AgentProcess::start(&env.base, &env.cluster));
+    env.process = Some(agent_process(&env.base, &env.name));
 
     // The new agent keeps counting: never below what was reported, and growing.
     eventually(

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::Apiserver;
+use common::{get_json, Apiserver};
 use futures_util::StreamExt;
 
 fn example(name: &str) -> Vec<u8> {
@@ -20,14 +20,7 @@ async fn yaml_examples_apply_and_watch_sees_them() {
     let http = reqwest::Client::new();
 
     // Start a watch on deployments first, from "now".
-    let list: serde_json::Value = http
-        .get(format!("{base}/apis/apps/v1/namespaces/default/deployments"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = get_json(&http, &format!("{base}/apis/apps/v1/namespaces/default/deployments")).await;
     assert_eq!(list["kind"], "DeploymentList");
     assert_eq!(list["items"], serde_json::json!([]));
     let rv = list["metadata"]["resourceVersion"]

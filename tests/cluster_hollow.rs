@@ -16,12 +16,12 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{unique_name, Apiserver, KubelabProcess};
-use futures_util::StreamExt;
+use common::watch::follow;
+use common::{eventually_ok, unique_name, AbortOnDrop, Apiserver, KubelabProcess};
 use kubelab_api::apps::{Deployment, ReplicaSet};
 use kubelab_api::coordination::Lease;
 use kubelab_api::core::{Node, Pod};
-use kubelab_client::{Api, Client, Config, DeleteParams, ListParams, Patch, WatchEvent};
+use kubelab_client::{Api, Client, Config, DeleteParams, ListParams, Patch};
 use serde_json::json;
 
 const NS: &str = "default";
@@ -163,26 +163,17 @@ impl Cluster {
         }
     }
 
-    /// Polls `check` every 100 ms until it gives `Ok`; after `limit`, fails with its last `Err`.
+    /// [`eventually_ok`], failing at once if a process of the cluster has exited by itself.
     async fn eventually<T, F, Fut>(&self, limit: Duration, what: &str, mut check: F) -> T
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, String>>,
     {
-        let deadline = tokio::time::Instant::now() + limit;
-        loop {
+        eventually_ok(limit, what, || {
             self.check_alive();
-            let last = match tokio::time::timeout_at(deadline, check()).await {
-                Ok(Ok(value)) => return value,
-                Ok(Err(last)) => last,
-                Err(_) => "the last check itself did not finish".into(),
-            };
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "timed out after {limit:?} waiting for {what}; last seen: {last}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+            check()
+        })
+        .await
     }
 
     fn pods_api(&self) -> Api<Pod> {
@@ -400,7 +391,7 @@ fn replicas_of(rs: &ReplicaSet) -> (i32, i32) {
 /// every event, counts the Ready ones: the lowest count seen, and how many events were seen.
 struct ReadyTracker {
     lowest: Arc<Mutex<(usize, usize)>>,
-    task: tokio::task::JoinHandle<()>,
+    _watch: AbortOnDrop,
 }
 
 impl ReadyTracker {
@@ -410,53 +401,25 @@ impl ReadyTracker {
         let mut pods: HashMap<String, Pod> = list.items.into_iter().map(|p| (name_of(&p), p)).collect();
         let initial = pods.values().filter(|p| pod_ready(p)).count();
         let lowest = Arc::new(Mutex::new((initial, 0)));
-        let mut resource_version = list.metadata.resource_version.unwrap_or_default();
+        let resource_version = list.metadata.resource_version.unwrap_or_default();
         let shared = lowest.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok(mut stream) = api.watch(&lp, &resource_version).await else {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                };
-                while let Some(event) = stream.next().await {
-                    let (pod, deleted) = match event {
-                        Ok(WatchEvent::Added(p)) | Ok(WatchEvent::Modified(p)) => (p, false),
-                        Ok(WatchEvent::Deleted(p)) => (p, true),
-                        Ok(WatchEvent::Bookmark { resource_version: rv }) => {
-                            resource_version = rv;
-                            continue;
-                        }
-                        Ok(WatchEvent::Error(status)) => panic!("pod watch failed: {status:?}"),
-                        Err(e) => {
-                            eprintln!("pod watch interrupted: {e}");
-                            break;
-                        }
-                    };
-                    resource_version = pod.metadata.resource_version.clone().unwrap_or_default();
-                    if deleted {
-                        pods.remove(&name_of(&pod));
-                    } else {
-                        pods.insert(name_of(&pod), pod);
-                    }
-                    let ready = pods.values().filter(|p| pod_ready(p)).count();
-                    let mut lowest = shared.lock().expect("lock");
-                    lowest.0 = lowest.0.min(ready);
-                    lowest.1 += 1;
-                }
+        let watch = follow(api, lp, resource_version, move |pod, deleted| {
+            if deleted {
+                pods.remove(&name_of(&pod));
+            } else {
+                pods.insert(name_of(&pod), pod);
             }
+            let ready = pods.values().filter(|p| pod_ready(p)).count();
+            let mut lowest = shared.lock().expect("lock");
+            lowest.0 = lowest.0.min(ready);
+            lowest.1 += 1;
         });
-        ReadyTracker { lowest, task }
+        ReadyTracker { lowest, _watch: watch }
     }
 
     /// (lowest Ready count seen, events seen) so far.
     fn seen(&self) -> (usize, usize) {
         *self.lowest.lock().expect("lock")
-    }
-}
-
-impl Drop for ReadyTracker {
-    fn drop(&mut self) {
-        self.task.abort();
     }
 }
 

@@ -16,7 +16,9 @@ use kubelab_client::{Api, Client, ListParams};
 
 mod common;
 
-use common::cluster::{pid_alive, skip_or_fail, UpCluster as Cluster};
+use common::cluster::{pid_alive, UpCluster as Cluster};
+use common::docker::docker_or_skip;
+use common::eventually_ok;
 
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
@@ -191,7 +193,6 @@ async fn up_refuses_a_taken_api_port_and_names_it() {
 // Docker
 // ---------------------------------------------------------------------------------------------
 
-
 async fn docker_objects(docker: &bollard::Docker, cluster: &str) -> (usize, usize) {
     use std::collections::HashMap;
     let filter = HashMap::from([("label".to_string(), vec![format!("io.kubelab.cluster={cluster}")])]);
@@ -214,9 +215,8 @@ async fn docker_objects(docker: &bollard::Docker, cluster: &str) -> (usize, usiz
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn up_runs_pods_on_docker_and_down_removes_the_containers_and_network() {
-    let docker = match kubelab_agent::runtime::docker::connect_docker().await {
-        Ok(docker) => docker,
-        Err(e) => return skip_or_fail(&format!("Docker is unreachable ({e})")),
+    let Some(docker) = docker_or_skip().await else {
+        return;
     };
     let cluster = Cluster::new("upd");
     let up = cluster.up(&["--runtime", "docker", "--nodes", "1"]);
@@ -237,18 +237,14 @@ async fn up_runs_pods_on_docker_and_down_removes_the_containers_and_network() {
     }))
     .expect("a pod");
     pods.create(&pod).await.expect("creating the pod");
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
+    eventually_ok(Duration::from_secs(60), "the pod to be Running", || async {
         let phase = pods.get("web").await.ok().and_then(|p| p.status).and_then(|s| s.phase);
-        if phase.as_deref() == Some("Running") {
-            break;
+        match phase.as_deref() {
+            Some("Running") => Ok(()),
+            _ => Err(format!("phase {phase:?}")),
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the pod is not Running after 60 s: {phase:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    })
+    .await;
     let (containers, networks) = docker_objects(&docker, &cluster.name).await;
     assert!(
         containers >= 2,

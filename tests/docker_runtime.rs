@@ -5,111 +5,28 @@
 //! Without Docker (or without the images, when they cannot be built) each test prints a loud
 //! `SKIPPED:` line and passes, unless `KUBELAB_REQUIRE_DOCKER=1`, which turns that into a failure.
 
+mod common;
+
 use std::net::Ipv4Addr;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use bollard::Docker;
+use common::docker::{docker_with_images, ClusterGuard, DEMO_IMAGE};
+use common::{eventually, free_port};
 use futures_util::StreamExt;
 use kubelab_agent::runtime::docker::network::{candidate_subnet, network_name};
-use kubelab_agent::runtime::docker::{connect_docker, remove_cluster_objects, ClusterNetwork, DockerRuntime};
+use kubelab_agent::runtime::docker::{remove_cluster_objects, ClusterNetwork, DockerRuntime};
 use kubelab_agent::runtime::{
     labels, ContainerConfig, ContainerRuntime, ContainerState, LogOptions, PortMapping, PullPolicy, RuntimeError,
     SandboxConfig,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-const DEMO_IMAGE: &str = "kubelab/demo:latest";
 const DEMO_BINARY: &str = "/bin/kubelab-demo";
 
 // ---------------------------------------------------------------------------------------------
-// Set-up: Docker, images, one cluster per test, cleanup on drop
+// Set-up: Docker, images and cluster guard from tests/common/docker.rs; one cluster per test
 // ---------------------------------------------------------------------------------------------
-
-fn skip_or_fail(reason: &str) {
-    if std::env::var("KUBELAB_REQUIRE_DOCKER").is_ok_and(|v| v == "1") {
-        panic!("KUBELAB_REQUIRE_DOCKER=1 but {reason}");
-    }
-    eprintln!("\n========================================================\nSKIPPED: {reason}\n========================================================\n");
-}
-
-/// Builds the pause and demo images once per test process (from this package's binaries).
-static IMAGES: tokio::sync::OnceCell<Result<(), String>> = tokio::sync::OnceCell::const_new();
-
-async fn docker_with_images() -> Option<Docker> {
-    let docker = match connect_docker().await {
-        Ok(d) => d,
-        Err(e) => {
-            skip_or_fail(&format!("Docker is unreachable ({e})"));
-            return None;
-        }
-    };
-    let images = IMAGES
-        .get_or_init(|| async {
-            let sources = kubelab_agent::images::ImageSources {
-                pause_binary: env!("CARGO_BIN_EXE_kubelab-pause").into(),
-                demo_binary: env!("CARGO_BIN_EXE_kubelab-demo").into(),
-            };
-            // A client of its own: this future may finish on another test's runtime.
-            let docker = connect_docker().await.map_err(|e| e.to_string())?;
-            kubelab_agent::images::ensure_images(&docker, &sources, false)
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string())
-        })
-        .await;
-    if let Err(e) = images {
-        skip_or_fail(&format!("the kubelab images cannot be built ({e})"));
-        return None;
-    }
-    Some(docker)
-}
-
-/// A unique cluster name, so parallel tests (and parallel test runs) never share objects.
-fn unique_cluster() -> String {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!(
-        "t-{:x}-{:x}-{}",
-        std::process::id(),
-        nanos & 0xfffff,
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-/// Removes every Docker object of its cluster when dropped (also when the test panics).
-struct ClusterGuard {
-    cluster: String,
-}
-
-impl Drop for ClusterGuard {
-    fn drop(&mut self) {
-        let cluster = self.cluster.clone();
-        // Drop may run inside a runtime, which cannot block on itself: clean up from a thread
-        // with a runtime of its own.
-        let joined = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())?;
-            rt.block_on(async {
-                let docker = connect_docker().await.map_err(|e| e.to_string())?;
-                remove_cluster_objects(&docker, &cluster)
-                    .await
-                    .map_err(|e| e.to_string())
-            })
-        })
-        .join();
-        match joined {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => eprintln!("cleanup of cluster {} failed: {e}", self.cluster),
-            Err(_) => eprintln!("cleanup of cluster {} panicked", self.cluster),
-        }
-    }
-}
 
 struct TestCluster {
     docker: Docker,
@@ -121,10 +38,8 @@ struct TestCluster {
 /// Docker, the images, and a fresh cluster with its network and one node, `node-a`.
 async fn test_cluster() -> Option<TestCluster> {
     let docker = docker_with_images().await?;
-    let cluster = unique_cluster();
-    let guard = ClusterGuard {
-        cluster: cluster.clone(),
-    };
+    let guard = ClusterGuard::new("t");
+    let cluster = guard.name().to_string();
     let network = ClusterNetwork::ensure(&docker, &cluster).await.expect("ensure network");
     let rt = DockerRuntime::connect(&cluster, "node-a", network)
         .await
@@ -161,25 +76,6 @@ fn demo_config(pod: &SandboxConfig, name: &str, args: &[&str]) -> ContainerConfi
         image: DEMO_IMAGE.to_string(),
         args: args.iter().map(|s| s.to_string()).collect(),
         ..Default::default()
-    }
-}
-
-/// Polls `check` until it returns `Some`, failing after `limit`.
-async fn eventually<T, F, Fut>(limit: Duration, what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out after {limit:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -227,13 +123,6 @@ async fn http_get(addr: String) -> Option<String> {
     body.starts_with("HTTP/1.1 200").then_some(body)
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
 // ---------------------------------------------------------------------------------------------
 // Tests
 // ---------------------------------------------------------------------------------------------
@@ -243,10 +132,8 @@ async fn network_is_derived_from_the_name_adopted_and_removed() {
     let Some(docker) = docker_with_images().await else {
         return;
     };
-    let cluster = unique_cluster();
-    let _guard = ClusterGuard {
-        cluster: cluster.clone(),
-    };
+    let guard = ClusterGuard::new("t");
+    let cluster = guard.name().to_string();
 
     let net = ClusterNetwork::ensure(&docker, &cluster).await.expect("ensure");
     assert_eq!(net.name, network_name(&cluster));
@@ -283,10 +170,8 @@ async fn agents_starting_together_end_up_on_one_network() {
     let Some(docker) = docker_with_images().await else {
         return;
     };
-    let cluster = unique_cluster();
-    let _guard = ClusterGuard {
-        cluster: cluster.clone(),
-    };
+    let guard = ClusterGuard::new("t");
+    let cluster = guard.name().to_string();
     // Three agents of one cluster starting at the same moment (as `kubelab up` starts them):
     // Docker accepts several networks of one name, so each may create its own.
     let ensures = (0..3).map(|_| ClusterNetwork::ensure(&docker, &cluster));

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::Apiserver;
+use common::{get_json, Apiserver};
 use serde_json::json;
 use tokio::sync::Mutex;
 
@@ -72,14 +72,7 @@ async fn acknowledged_writes_survive_kill_9() {
     // Restart on the same data: everything acknowledged is there.
     let server = Apiserver::start(data.path()).await;
     let base = server.base_url();
-    let list: serde_json::Value = http
-        .get(format!("{base}/api/v1/namespaces/default/configmaps"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = get_json(&http, &format!("{base}/api/v1/namespaces/default/configmaps")).await;
     let stored: BTreeMap<String, u64> = list["items"]
         .as_array()
         .expect("items")

@@ -16,141 +16,16 @@
 mod common;
 
 use std::process::Stdio;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
-use kubelab_agent::runtime::docker::{connect_docker, remove_cluster_objects, DockerRuntime};
+use common::docker::{running, tool_or_skip, DockerCluster, DEMO_IMAGE as DEMO};
+use common::eventually;
 use kubelab_agent::AgentConfig;
-use serde_json::{json, Value};
+use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-const DEMO: &str = "kubelab/demo:latest";
 const NODE: &str = "node-x";
 const SH: &str = "/bin/kubelab-demo";
-
-fn skip_or_fail(reason: &str) {
-    if std::env::var("KUBELAB_REQUIRE_DOCKER").is_ok_and(|v| v == "1") {
-        panic!("KUBELAB_REQUIRE_DOCKER=1 but {reason}");
-    }
-    eprintln!("\n========================================================\nSKIPPED: {reason}\n========================================================\n");
-}
-
-/// Docker is reachable and the pause and demo images are built.
-async fn docker_ready() -> bool {
-    let docker = match connect_docker().await {
-        Ok(docker) => docker,
-        Err(e) => {
-            skip_or_fail(&format!("Docker is unreachable ({e})"));
-            return false;
-        }
-    };
-    let sources = kubelab_agent::images::ImageSources {
-        pause_binary: env!("CARGO_BIN_EXE_kubelab-pause").into(),
-        demo_binary: env!("CARGO_BIN_EXE_kubelab-demo").into(),
-    };
-    if let Err(e) = kubelab_agent::images::ensure_images(&docker, &sources, false).await {
-        skip_or_fail(&format!("the kubelab images cannot be built ({e})"));
-        return false;
-    }
-    true
-}
-
-fn tool_present(name: &str) -> bool {
-    let found = std::process::Command::new("sh")
-        .args(["-c", &format!("command -v {name}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        skip_or_fail(&format!("`{name}` is not installed"));
-    }
-    found
-}
-
-fn unique_cluster() -> String {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!(
-        "x-{:x}-{:x}-{}",
-        std::process::id(),
-        nanos & 0xfffff,
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-/// Removes every Docker object of its cluster when dropped (also when the test panics).
-struct ClusterGuard(String);
-
-impl Drop for ClusterGuard {
-    fn drop(&mut self) {
-        let cluster = self.0.clone();
-        let joined = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())?;
-            rt.block_on(async {
-                let docker = connect_docker().await.map_err(|e| e.to_string())?;
-                remove_cluster_objects(&docker, &cluster)
-                    .await
-                    .map_err(|e| e.to_string())
-            })
-        })
-        .join();
-        match joined {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => eprintln!("cleanup of cluster {} failed: {e}", self.0),
-            Err(_) => eprintln!("cleanup of cluster {} panicked", self.0),
-        }
-    }
-}
-
-/// Aborts the in-process agent when dropped, before the cluster guard removes its containers.
-struct AgentTask(tokio::task::JoinHandle<()>);
-
-impl Drop for AgentTask {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-/// Polls `check` every 100 ms until it returns `Some`, failing after `limit`.
-async fn eventually<T, F, Fut>(limit: Duration, what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out after {limit:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn get_json(http: &reqwest::Client, url: String) -> Option<Value> {
-    let response = http.get(url).send().await.ok()?;
-    if !response.status().is_success() {
-        return None;
-    }
-    response.json().await.ok()
-}
-
-fn running(pod: &Value, container: &str) -> bool {
-    pod["status"]["containerStatuses"]
-        .as_array()
-        .and_then(|list| list.iter().find(|s| s["name"] == container))
-        .is_some_and(|s| s["state"]["running"].is_object())
-}
 
 /// What a finished kubectl run gave.
 struct Run {
@@ -191,31 +66,22 @@ async fn kubectl(kubeconfig: &std::path::Path, cache: &std::path::Path, args: &[
 
 #[tokio::test]
 async fn kubectl_exec_runs_commands_with_stdin_and_a_terminal() {
-    if !docker_ready().await || !tool_present("kubectl") || !tool_present("script") {
+    if !tool_or_skip("kubectl") || !tool_or_skip("script") {
         return;
     }
-    let cluster = unique_cluster();
-    let guard = ClusterGuard(cluster.clone());
-    let dir = tempfile::tempdir().expect("temp dir");
-    let apiserver = common::Apiserver::start(&dir.path().join("data")).await;
-    let base = apiserver.base_url();
-    let http = reqwest::Client::new();
+    let Some(mut env) = DockerCluster::start("x").await else {
+        return;
+    };
+    let (cluster, base) = (env.name.clone(), env.base.clone());
 
     // The node agent, in this process, serving exec on a free loopback port.
-    let runtime = DockerRuntime::connect_with_network(&cluster, NODE)
-        .await
-        .expect("docker runtime");
     let client = kubelab_client::Client::new(kubelab_client::Config::new(base.clone())).expect("client");
     let mut config = AgentConfig::new(NODE, &cluster);
     config.serve = true;
     config.port = 0;
     config.relist_interval = Duration::from_millis(200);
     config.status_update_interval = Duration::from_secs(1);
-    let agent_client = client.clone();
-    let agent = AgentTask(tokio::spawn(async move {
-        let result = kubelab_agent::run(config, agent_client, Arc::new(runtime), std::future::pending()).await;
-        eprintln!("the agent stopped: {result:?}");
-    }));
+    env.start_agent(config).await;
 
     // A pod whose container runs, and one whose container never can (its image does not exist).
     for (name, image) in [("shell", DEMO), ("broken", "kubelab/no-such-image:1")] {
@@ -226,23 +92,17 @@ async fn kubectl_exec_runs_commands_with_stdin_and_a_terminal() {
                 {"name": "app", "image": image, "imagePullPolicy": "Never", "args": ["sleep"]}
             ]}
         });
-        let response = http
-            .post(format!("{base}/api/v1/namespaces/default/pods"))
-            .json(&pod)
-            .send()
-            .await
-            .expect("create pod");
-        assert_eq!(response.status(), 201, "{}", response.text().await.unwrap_or_default());
+        env.create("/api/v1/namespaces/default/pods", pod).await;
     }
     eventually(Duration::from_secs(60), "pod shell's container to run", || async {
-        let pod = get_json(&http, format!("{base}/api/v1/namespaces/default/pods/shell")).await?;
+        let pod = env.pod("shell").await?;
         running(&pod, "app").then_some(())
     })
     .await;
 
-    let kubeconfig = dir.path().join("kubeconfig");
+    let kubeconfig = env.dir.path().join("kubeconfig");
     kubelab_client::write_kubeconfig(&kubeconfig, &cluster, &base).expect("kubeconfig");
-    let cache = dir.path().join("kube-cache");
+    let cache = env.dir.path().join("kube-cache");
 
     // 1. A command's output and exit code.
     let run = kubectl(
@@ -389,9 +249,7 @@ async fn kubectl_exec_runs_commands_with_stdin_and_a_terminal() {
         "{refused}"
     );
 
-    drop(agent);
-    drop(apiserver);
-    drop(guard);
+    drop(env);
 }
 
 /// `kubectl exec -it shell -- kubelab-demo sh` inside `script`, which gives kubectl a

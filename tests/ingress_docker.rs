@@ -6,94 +6,19 @@
 //! Without Docker the test prints a loud `SKIPPED:` line and passes, unless
 //! `KUBELAB_REQUIRE_DOCKER=1` (set by CI) makes that a failure.
 
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+mod common;
+
 use std::time::Duration;
 
+use common::cluster::UpCluster as Cluster;
+use common::docker::docker_or_skip;
+use common::{eventually_ok, free_port};
 use kubelab_api::apps::Deployment;
 use kubelab_api::core::Service;
 use kubelab_api::networking::Ingress;
-use kubelab_client::{Api, Client, Config};
+use kubelab_client::Api;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-const KUBELAB: &str = env!("CARGO_BIN_EXE_kubelab");
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-fn skip_or_fail(reason: &str) {
-    if std::env::var("KUBELAB_REQUIRE_DOCKER").is_ok_and(|v| v == "1") {
-        panic!("KUBELAB_REQUIRE_DOCKER=1 but {reason}");
-    }
-    eprintln!("\n========================================================\nSKIPPED: {reason}\n========================================================\n");
-}
-
-/// A cluster from `kubelab up` in its own home; `kubelab down --purge` when dropped.
-struct Cluster {
-    name: String,
-    _dir: tempfile::TempDir,
-    home: PathBuf,
-}
-
-impl Cluster {
-    fn new() -> Cluster {
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let home = dir.path().join("home");
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        Cluster {
-            name: format!("ing-{:x}-{:x}", std::process::id(), nanos & 0xfffff),
-            _dir: dir,
-            home,
-        }
-    }
-
-    fn kubelab(&self, command: &str, args: &[&str]) -> Output {
-        let output = Command::new(KUBELAB)
-            .arg(command)
-            .args(["--cluster", &self.name, "--home"])
-            .arg(&self.home)
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap_or_else(|e| panic!("running kubelab {command}: {e}"));
-        eprintln!(
-            "$ kubelab {command} {args:?} -> {}\n{}{}",
-            output.status,
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        output
-    }
-
-    fn client(&self) -> Client {
-        let config = Config::from_kubeconfig_file(self.home.join("kubeconfig"), None).expect("the kubeconfig up wrote");
-        Client::new(config).expect("a client")
-    }
-
-    fn ingress_log(&self) -> String {
-        std::fs::read_to_string(self.home.join("logs").join("ingress.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = Command::new(KUBELAB)
-            .args(["down", "--purge", "--timeout", "5s", "--cluster", &self.name, "--home"])
-            .arg(&self.home)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .status();
-    }
-}
 
 /// One HTTP/1.1 request with this Host header; returns the status code and body.
 async fn get(port: u16, host: &str, path: &str) -> Result<(u16, String), String> {
@@ -122,21 +47,14 @@ async fn get(port: u16, host: &str, path: &str) -> Result<(u16, String), String>
 
 /// Waits until `host` + `path` answers `status` with a body containing `needle`.
 async fn wait_for(cluster: &Cluster, port: u16, host: &str, path: &str, status: u16, needle: &str) -> String {
-    let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    loop {
-        let last = get(port, host, path).await;
-        if let Ok((got, body)) = &last {
-            if *got == status && body.contains(needle) {
-                return body.clone();
-            }
+    let what = format!("{host}{path} to answer {status} with {needle:?}");
+    eventually_ok(Duration::from_secs(120), &what, || async {
+        match get(port, host, path).await {
+            Ok((got, body)) if got == status && body.contains(needle) => Ok(body),
+            last => Err(format!("{last:?}\ningress log:\n{}", cluster.log("ingress"))),
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{host}{path} never answered {status} with {needle:?}; last: {last:?}\ningress log:\n{}",
-            cluster.ingress_log()
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    })
+    .await
 }
 
 fn deployment(name: &str, replicas: u32) -> Deployment {
@@ -166,31 +84,24 @@ fn service(name: &str, port: i32) -> Service {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ingress_routes_by_host_and_path_to_pods_on_docker() {
-    if let Err(e) = kubelab_agent::runtime::docker::connect_docker().await {
-        return skip_or_fail(&format!("Docker is unreachable ({e})"));
+    if docker_or_skip().await.is_none() {
+        return;
     }
-    let cluster = Cluster::new();
+    let cluster = Cluster::new("ing");
     let (http_port, https_port) = (free_port(), free_port());
-    let (api, http, https) = (free_port().to_string(), http_port.to_string(), https_port.to_string());
-    let up = cluster.kubelab(
-        "up",
-        &[
-            "--runtime",
-            "docker",
-            "--nodes",
-            "1",
-            "--api-port",
-            &api,
-            "--agent-port",
-            "0",
-            "--wait-timeout",
-            "90s",
-            "--ingress-http-port",
-            &http,
-            "--ingress-https-port",
-            &https,
-        ],
-    );
+    let (http, https) = (http_port.to_string(), https_port.to_string());
+    let up = cluster.up(&[
+        "--runtime",
+        "docker",
+        "--nodes",
+        "1",
+        "--wait-timeout",
+        "90s",
+        "--ingress-http-port",
+        &http,
+        "--ingress-https-port",
+        &https,
+    ]);
     assert!(up.status.success(), "kubelab up failed");
     assert!(
         String::from_utf8_lossy(&up.stdout).contains(&format!("http://127.0.0.1:{http_port}")),
@@ -267,21 +178,17 @@ async fn ingress_routes_by_host_and_path_to_pods_on_docker() {
     assert_eq!(status, 404, "{body}");
 
     // The status shows where the Ingress is served (kubectl get ing: ADDRESS).
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
+    eventually_ok(Duration::from_secs(30), "status.loadBalancer", || async {
         let demo = ingresses.get("demo").await.expect("reading the ingress");
         let ip = demo
             .status
             .and_then(|s| s.load_balancer.ingress.first().and_then(|i| i.ip.clone()));
-        if ip.as_deref() == Some("127.0.0.1") {
-            break;
+        match ip.as_deref() {
+            Some("127.0.0.1") => Ok(()),
+            _ => Err(format!("{ip:?}")),
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no status.loadBalancer after 30 s: {ip:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    })
+    .await;
     let down = cluster.kubelab("down", &["--purge"]);
     assert!(down.status.success(), "down failed");
     assert!(

@@ -13,221 +13,50 @@
 
 mod common;
 
+use std::ops::Deref;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
-use kubelab_agent::runtime::docker::volume::{list as list_volumes, remove_cluster_volumes};
-use kubelab_agent::runtime::docker::{connect_docker, remove_cluster_objects, DockerRuntime};
-use kubelab_agent::AgentConfig;
+use common::docker::{
+    container_status, fast_agent_config, running, DockerCluster, DEMO_IMAGE as DEMO, POD_LIMIT as LIMIT,
+};
+use common::eventually;
+use kubelab_agent::runtime::docker::connect_docker;
+use kubelab_agent::runtime::docker::volume::list as list_volumes;
 use serde_json::{json, Value};
 
-const DEMO: &str = "kubelab/demo:latest";
 const NODE: &str = "node-a";
 
 // ---------------------------------------------------------------------------------------------
-// Set-up (as in tests/agent_docker.rs): Docker and images, an API server, an agent, cleanup
+// Set-up: the shared Docker cluster (tests/common/docker.rs) with an agent in this process
 // ---------------------------------------------------------------------------------------------
 
-fn skip_or_fail(reason: &str) {
-    if std::env::var("KUBELAB_REQUIRE_DOCKER").is_ok_and(|v| v == "1") {
-        panic!("KUBELAB_REQUIRE_DOCKER=1 but {reason}");
-    }
-    eprintln!("\n========================================================\nSKIPPED: {reason}\n========================================================\n");
-}
-
-static IMAGES: tokio::sync::OnceCell<Result<(), String>> = tokio::sync::OnceCell::const_new();
-
-async fn docker_ready() -> bool {
-    if let Err(e) = connect_docker().await {
-        skip_or_fail(&format!("Docker is unreachable ({e})"));
-        return false;
-    }
-    let images = IMAGES
-        .get_or_init(|| async {
-            let sources = kubelab_agent::images::ImageSources {
-                pause_binary: env!("CARGO_BIN_EXE_kubelab-pause").into(),
-                demo_binary: env!("CARGO_BIN_EXE_kubelab-demo").into(),
-            };
-            let docker = connect_docker().await.map_err(|e| e.to_string())?;
-            kubelab_agent::images::ensure_images(&docker, &sources, false)
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string())
-        })
-        .await;
-    if let Err(e) = images {
-        skip_or_fail(&format!("the kubelab images cannot be built ({e})"));
-        return false;
-    }
-    true
-}
-
-/// Removes every Docker object of its cluster, volumes included, when dropped.
-struct ClusterGuard(String);
-
-impl Drop for ClusterGuard {
-    fn drop(&mut self) {
-        let cluster = self.0.clone();
-        let joined = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())?;
-            rt.block_on(async {
-                let docker = connect_docker().await.map_err(|e| e.to_string())?;
-                remove_cluster_objects(&docker, &cluster)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                remove_cluster_volumes(&docker, &cluster)
-                    .await
-                    .map_err(|e| e.to_string())
-            })
-        })
-        .join();
-        match joined {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => eprintln!("cleanup of cluster {} failed: {e}", self.0),
-            Err(_) => eprintln!("cleanup of cluster {} panicked", self.0),
-        }
-    }
-}
-
-/// One test's world. Fields drop in order: the agent stops before its cluster is removed.
+/// One test's world, with the agent's root directory (where pods' volumes live).
 struct Env {
-    agent: Option<tokio::task::JoinHandle<()>>,
-    cluster: String,
+    cluster: DockerCluster,
     root_dir: PathBuf,
-    http: reqwest::Client,
-    base: String,
-    _apiserver: common::Apiserver,
-    _guard: ClusterGuard,
-    dir: tempfile::TempDir,
 }
 
-impl Drop for Env {
-    fn drop(&mut self) {
-        if let Some(agent) = self.agent.take() {
-            agent.abort();
-        }
+impl Deref for Env {
+    type Target = DockerCluster;
+
+    fn deref(&self) -> &DockerCluster {
+        &self.cluster
     }
 }
 
 async fn env() -> Option<Env> {
-    if !docker_ready().await {
-        return None;
-    }
-    let cluster = common::unique_name("pc");
-    let guard = ClusterGuard(cluster.clone());
-    let dir = tempfile::tempdir().expect("temp dir");
-    let apiserver = common::Apiserver::start(&dir.path().join("data")).await;
-    let base = apiserver.base_url();
-    let root_dir = dir.path().join("agent");
-    let runtime = DockerRuntime::connect_with_network(&cluster, NODE)
-        .await
-        .expect("docker runtime");
-    let client = kubelab_client::Client::new(kubelab_client::Config::new(base.clone())).expect("client");
-    let mut config = AgentConfig::new(NODE, &cluster);
-    config.serve = true;
-    config.port = 0;
+    let mut cluster = DockerCluster::start("pc").await?;
+    let root_dir = cluster.dir.path().join("agent");
+    let mut config = fast_agent_config(NODE, &cluster.name);
     config.root_dir = root_dir.clone();
-    config.lease_renew_interval = Duration::from_millis(500);
-    config.status_update_interval = Duration::from_secs(1);
-    config.relist_interval = Duration::from_millis(200);
-    config.housekeeping_interval = Duration::from_millis(500);
-    config.resync_interval = Duration::from_secs(5);
-    config.crash_backoff_base = Duration::from_millis(400);
-    config.crash_backoff_max = Duration::from_millis(1600);
     config.volume_refresh_interval = Duration::from_millis(500);
     config.volume_cleanup_interval = Duration::from_millis(500);
-    let agent = tokio::spawn(async move {
-        let result = kubelab_agent::run(config, client, Arc::new(runtime), std::future::pending()).await;
-        eprintln!("the agent stopped: {result:?}");
-    });
-    let env = Env {
-        agent: Some(agent),
-        cluster,
-        root_dir,
-        http: reqwest::Client::new(),
-        base,
-        _apiserver: apiserver,
-        _guard: guard,
-        dir,
-    };
-    env.wait_node_ready().await;
-    Some(env)
+    cluster.start_agent(config).await;
+    Some(Env { cluster, root_dir })
 }
-
-/// Polls `check` every 100 ms until it returns `Some`, failing after `limit`.
-async fn eventually<T, F, Fut>(limit: Duration, what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out after {limit:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-const LIMIT: Duration = Duration::from_secs(45);
 
 impl Env {
-    async fn get_json(&self, path: &str) -> Option<Value> {
-        let response = self.http.get(format!("{}{path}", self.base)).send().await.ok()?;
-        if response.status() == reqwest::StatusCode::NOT_FOUND {
-            return None;
-        }
-        response.json().await.ok()
-    }
-
-    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut request = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.expect("request");
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    /// POSTs `object` to `path`, expecting 201.
-    async fn create(&self, path: &str, object: Value) -> Value {
-        let (status, body) = self.send(reqwest::Method::POST, path, Some(object)).await;
-        assert_eq!(status, 201, "POST {path}: {body}");
-        body
-    }
-
-    async fn wait_node_ready(&self) {
-        eventually(Duration::from_secs(30), "the node to register as Ready", || async {
-            let node = self.get_json(&format!("/api/v1/nodes/{NODE}")).await?;
-            let ready = node["status"]["conditions"]
-                .as_array()?
-                .iter()
-                .any(|c| c["type"] == "Ready" && c["status"] == "True");
-            ready.then_some(())
-        })
-        .await
-    }
-
-    async fn pod(&self, name: &str) -> Option<Value> {
-        self.get_json(&format!("/api/v1/namespaces/default/pods/{name}")).await
-    }
-
-    async fn wait_pod(&self, name: &str, what: &str, check: impl Fn(&Value) -> bool) -> Value {
-        eventually(LIMIT, &format!("pod {name}: {what}"), || async {
-            self.pod(name).await.filter(|p| check(p))
-        })
-        .await
-    }
-
     /// The container's log through the API server.
     async fn logs(&self, pod: &str, container: &str) -> String {
         let url = format!(
@@ -315,17 +144,6 @@ fn pod(name: &str, containers: Vec<Value>, volumes: Value) -> Value {
         "metadata": {"name": name, "namespace": "default"},
         "spec": {"nodeName": NODE, "terminationGracePeriodSeconds": 2, "containers": containers, "volumes": volumes}
     })
-}
-
-fn container_status<'a>(pod: &'a Value, container: &str) -> Option<&'a Value> {
-    pod["status"]["containerStatuses"]
-        .as_array()?
-        .iter()
-        .find(|s| s["name"] == container)
-}
-
-fn running(pod: &Value, container: &str) -> bool {
-    container_status(pod, container).is_some_and(|s| s["state"]["running"].is_object())
 }
 
 fn waiting(pod: &Value, container: &str) -> Option<(String, String)> {
@@ -592,7 +410,7 @@ async fn empty_dirs_and_host_paths() {
     // The memory emptyDir is one Docker volume, a tmpfs, labelled with the cluster.
     let docker = connect_docker().await.expect("docker");
     let uid = env.uid("sharing").await;
-    let volumes = list_volumes(&docker, &env.cluster).await.expect("volumes");
+    let volumes = list_volumes(&docker, &env.name).await.expect("volumes");
     let mem = volumes
         .iter()
         .find(|v| v.labels.get("io.kubelab.pod-uid") == Some(&uid))
@@ -637,7 +455,7 @@ async fn empty_dirs_and_host_paths() {
     // Deleting the pod removes its directory and its memory volume.
     env.delete_pod("sharing").await;
     eventually(LIMIT, "the pod's volumes to be removed", || async {
-        let volumes = list_volumes(&docker, &env.cluster).await.ok()?;
+        let volumes = list_volumes(&docker, &env.name).await.ok()?;
         let gone = !pod_dir.exists() && !volumes.iter().any(|v| v.labels.get("io.kubelab.pod-uid") == Some(&uid));
         gone.then_some(())
     })
@@ -654,7 +472,7 @@ async fn empty_dirs_and_host_paths() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn claims_keep_data_across_pods() {
     let Some(env) = env().await else { return };
-    let handle = format!("kubelab-{}-pv-data", env.cluster);
+    let handle = format!("kubelab-{}-pv-data", env.name);
     env.create(
         "/api/v1/persistentvolumes",
         json!({"metadata": {"name": "pv-data"}, "spec": {
@@ -719,7 +537,7 @@ async fn claims_keep_data_across_pods() {
         inspected.labels.get("io.kubelab.pv").map(String::as_str),
         Some("pv-data")
     );
-    assert_eq!(inspected.labels.get("io.kubelab.cluster"), Some(&env.cluster));
+    assert_eq!(inspected.labels.get("io.kubelab.cluster"), Some(&env.name));
 
     env.delete_pod("first").await;
     env.create(

@@ -7,7 +7,7 @@ mod common;
 use std::collections::HashSet;
 use std::process::Command;
 
-use common::Apiserver;
+use common::{get_json, Apiserver};
 use serde_json::{json, Value};
 
 const SERVICES: &str = "/api/v1/namespaces/default/services";
@@ -40,14 +40,7 @@ async fn allocations_survive_a_crash_and_restart_and_deletes_free_them() {
     let http = reqwest::Client::new();
 
     // The bootstrap Service holds the first address.
-    let kubernetes: Value = http
-        .get(format!("{base}{SERVICES}/kubernetes"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let kubernetes = get_json(&http, &format!("{base}{SERVICES}/kubernetes")).await;
     assert_eq!(ip(&kubernetes), "10.0.0.1");
     let mut ips: HashSet<String> = HashSet::from([ip(&kubernetes)]);
 
@@ -84,14 +77,7 @@ async fn allocations_survive_a_crash_and_restart_and_deletes_free_them() {
     let (code, still_full) = post(&http, &base, web("s5")).await;
     assert_eq!(code, 500, "nothing is handed out twice after a restart: {still_full}");
     // A delete frees the IP for the next Service.
-    let s2: Value = http
-        .get(format!("{base}{SERVICES}/s2"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let s2 = get_json(&http, &format!("{base}{SERVICES}/s2")).await;
     let status = http
         .delete(format!("{base}{SERVICES}/s2"))
         .send()

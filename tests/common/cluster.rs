@@ -3,20 +3,15 @@
 //! components running after it exits, so the guard runs `kubelab down --purge` when dropped, also
 //! when an assertion fails, and then kills any PID the cluster recorded that is still alive.
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 use kubelab_client::{Client, Config};
 
-pub const KUBELAB: &str = env!("CARGO_BIN_EXE_kubelab");
+#[allow(unused_imports)] // each test binary uses a subset
+pub use super::{docker::skip_or_fail, free_port};
 
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
+pub const KUBELAB: &str = env!("CARGO_BIN_EXE_kubelab");
 
 /// A binary of another package of the workspace (`kubectl-lite`), from the target directory this
 /// test was built into: `cargo nextest run --workspace` (what `.ci/run` runs) builds every
@@ -46,15 +41,6 @@ pub fn pid_alive(pid: u32) -> bool {
             .is_some_and(|state| state != "Z"),
         Err(_) => false,
     }
-}
-
-/// Without Docker (or another thing a test needs), a loud `SKIPPED:` line, unless
-/// `KUBELAB_REQUIRE_DOCKER=1` (CI) makes it a failure.
-pub fn skip_or_fail(reason: &str) {
-    if std::env::var("KUBELAB_REQUIRE_DOCKER").is_ok_and(|v| v == "1") {
-        panic!("KUBELAB_REQUIRE_DOCKER=1 but {reason}");
-    }
-    eprintln!("\n========================================================\nSKIPPED: {reason}\n========================================================\n");
 }
 
 /// A cluster started by `kubelab up` in its own home directory; `down --purge` on drop.
@@ -98,24 +84,31 @@ impl UpCluster {
         output
     }
 
-    /// `kubelab up` on this cluster's API port, with `args` added.
+    /// `kubelab up` on this cluster's API port, with `args` added. Flags `args` leaves out get
+    /// test defaults: port 0 (free ports, so clusters of tests running in parallel never collide)
+    /// for the agents and the ingress, and `--wait-timeout 60s`.
     pub fn up(&self, args: &[&str]) -> Output {
         let port = self.api_port.to_string();
-        // Port 0: free ports, so clusters of tests running in parallel never collide.
-        let mut all = vec![
-            "--api-port",
-            &port,
-            "--agent-port",
-            "0",
-            "--ingress-http-port",
-            "0",
-            "--ingress-https-port",
-            "0",
-            "--wait-timeout",
-            "60s",
+        let defaults = [
+            ("--api-port", port.as_str()),
+            ("--agent-port", "0"),
+            ("--ingress-http-port", "0"),
+            ("--ingress-https-port", "0"),
+            ("--wait-timeout", "60s"),
         ];
+        let mut all = Vec::new();
+        for (flag, value) in defaults {
+            if !args.contains(&flag) {
+                all.extend([flag, value]);
+            }
+        }
         all.extend_from_slice(args);
         self.kubelab("up", &all)
+    }
+
+    /// What component `name` (`apiserver`, `ingress`, …) has logged so far (empty if nothing).
+    pub fn log(&self, name: &str) -> String {
+        std::fs::read_to_string(self.home.join("logs").join(format!("{name}.log"))).unwrap_or_default()
     }
 
     /// The kubeconfig `up` wrote.

@@ -1,13 +1,45 @@
-//! Helpers for end-to-end tests: real processes on free loopback ports, always cleaned up.
+//! Helpers for end-to-end tests: real processes on free loopback ports, always cleaned up. Each
+//! helper lives here once; a test binary uses the subset it needs (hence `allow(dead_code)`).
+//!
+//! - this file: an API server process ([`Apiserver`]), `kubelab` component processes
+//!   ([`KubelabProcess`]), unique names, free ports, a JSON GET;
+//! - [`cluster`]: a cluster started by `kubelab up` ([`cluster::UpCluster`]);
+//! - [`docker`]: skip (or fail) without Docker, the images, [`docker::ClusterGuard`], a node agent
+//!   in the test's process or as a process, [`docker::DockerCluster`];
+//! - [`wait`]: waiting with a deadline ([`eventually`], [`eventually_ok`]);
+//! - [`watch`]: following every change to a set of objects ([`watch::follow`]).
 
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod docker;
+pub mod wait;
+pub mod watch;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+
+#[allow(unused_imports)] // each test binary uses a subset
+pub use wait::{eventually, eventually_ok};
+
+/// A loopback port free right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// GET `url` and its JSON answer, whatever the status; panics (naming the URL) if either fails.
+pub async fn get_json(http: &reqwest::Client, url: &str) -> serde_json::Value {
+    let response = http.get(url).send().await.unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    response
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: the answer is not JSON: {e}"))
+}
 
 /// A `kubelab-apiserver` process, killed when dropped.
 pub struct Apiserver {
@@ -23,9 +55,13 @@ impl Apiserver {
 
     /// As [`Apiserver::start`], with more flags.
     pub async fn start_with(data_dir: &Path, extra_args: &[&str]) -> Apiserver {
-        let addr = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port");
+        let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        Apiserver::start_at(addr, data_dir, extra_args).await
+    }
+
+    /// As [`Apiserver::start_with`], listening on `addr` (for a port chosen to be free on
+    /// another address too, such as a cluster network's gateway for `--advertise-address`).
+    pub async fn start_at(addr: SocketAddr, data_dir: &Path, extra_args: &[&str]) -> Apiserver {
         let child = Command::new(env!("CARGO_BIN_EXE_kubelab-apiserver"))
             .args(["--listen", &addr.to_string(), "--data-dir"])
             .arg(data_dir)
@@ -93,6 +129,15 @@ impl Drop for Apiserver {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+}
+
+/// A task aborted when dropped: a node agent in the test's process, a watch.
+pub struct AbortOnDrop(pub tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
