@@ -18,9 +18,9 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use common::cluster::{skip_or_fail, workspace_binary, UpCluster};
+use common::eventually_ok;
 use kubelab_api::core::{PersistentVolumeClaim, Pod};
 use kubelab_client::{Api, Client};
-use tokio::time::Instant;
 
 const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/mongo-webapp");
 
@@ -43,27 +43,6 @@ fn kubectl_lite(args: &[&str]) -> Output {
 
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// Polls `check` every 250 ms until it returns `Some`, failing after `limit` with `what` and the
-/// last thing `check` reported.
-async fn eventually<T, F, Fut>(limit: Duration, what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, String>>,
-{
-    let deadline = Instant::now() + limit;
-    loop {
-        let last = match check().await {
-            Ok(value) => return value,
-            Err(last) => last,
-        };
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {limit:?} waiting for {what}; last: {last}"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
 }
 
 /// The count in the web app's answer (`visits:    7`), or why there is none.
@@ -100,7 +79,7 @@ fn is_ready(pod: &Pod) -> bool {
 /// one (the replacement of a deleted pod); returns its uid.
 async fn ready_pod(client: &Client, name: &str, not_uid: Option<&str>) -> String {
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
-    eventually(Duration::from_secs(120), &format!("pod {name} to be Ready"), || async {
+    eventually_ok(Duration::from_secs(120), &format!("pod {name} to be Ready"), || async {
         let pod = pods
             .get_opt(name)
             .await
@@ -121,7 +100,7 @@ async fn ready_pod(client: &Client, name: &str, not_uid: Option<&str>) -> String
 /// The name of the volume bound to claim `name`.
 async fn bound_volume(client: &Client, name: &str) -> String {
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), "default");
-    eventually(
+    eventually_ok(
         Duration::from_secs(60),
         &format!("claim {name} to be Bound"),
         || async {
@@ -178,7 +157,7 @@ async fn visits_are_counted_in_a_database_that_survives_its_pod() {
         .timeout(Duration::from_secs(5))
         .build()
         .expect("an HTTP client");
-    let first = eventually(
+    let first = eventually_ok(
         Duration::from_secs(180),
         "the web app to count a visit in the database",
         || visit(&http, &url),
@@ -204,7 +183,7 @@ async fn visits_are_counted_in_a_database_that_survives_its_pod() {
     );
 
     // The count goes on from where it was: the data outlived the pod.
-    let third = eventually(
+    let third = eventually_ok(
         Duration::from_secs(120),
         "the web app to count again once the new db-0 answers",
         || visit(&http, &url),

@@ -29,10 +29,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::cluster::{skip_or_fail, UpCluster};
-use futures_util::StreamExt;
+use common::docker::tool_or_skip;
+use common::watch::follow;
+use common::{eventually_ok, AbortOnDrop};
 use kubelab_api::core::{PersistentVolumeClaim, Pod};
-use kubelab_client::{Api, Client, ListParams, WatchEvent};
-use tokio::time::Instant;
+use kubelab_client::{Api, Client, ListParams};
 
 const MANIFEST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/statefulset/web.yaml");
 const SELECTOR: &str = "app=web-sts";
@@ -79,15 +80,6 @@ impl Kubectl {
     }
 }
 
-fn kubectl_installed() -> bool {
-    Command::new("kubectl")
-        .args(["version", "--client"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 /// A pod as one watch event showed it.
 #[derive(Clone, Debug)]
 struct Seen {
@@ -113,18 +105,11 @@ fn seen(pod: &Pod, deleted: bool) -> Seen {
     }
 }
 
-/// Every change to the set's pods, in the order the API server made them: a watch from the
-/// revision of a list, resumed from the last revision seen if the server ends it. The watch
-/// stops when this is dropped.
+/// Every change to the set's pods, in the order the API server made them (see
+/// `common::watch::follow`). The watch stops when this is dropped.
 struct History {
     log: Arc<Mutex<Vec<Seen>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for History {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    _watch: AbortOnDrop,
 }
 
 impl History {
@@ -134,38 +119,12 @@ impl History {
         let lp = ListParams::default().labels(SELECTOR);
         let listed = pods.list(&lp).await.expect("listing the pods");
         assert!(listed.items.is_empty(), "pods exist before the StatefulSet");
-        let mut revision = listed.metadata.resource_version.clone().unwrap_or_default();
+        let revision = listed.metadata.resource_version.clone().unwrap_or_default();
         let shared = log.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                let mut stream = match pods.watch(&lp, &revision).await {
-                    Ok(stream) => stream,
-                    Err(e) => {
-                        eprintln!("watching the pods: {e}; again");
-                        tokio::time::sleep(Duration::from_millis(200)).await;
-                        continue;
-                    }
-                };
-                while let Some(event) = stream.next().await {
-                    let (pod, deleted) = match event {
-                        Ok(WatchEvent::Added(pod) | WatchEvent::Modified(pod)) => (pod, false),
-                        Ok(WatchEvent::Deleted(pod)) => (pod, true),
-                        Ok(WatchEvent::Bookmark { resource_version }) => {
-                            revision = resource_version;
-                            continue;
-                        }
-                        Ok(WatchEvent::Error(status)) => panic!("the pod watch failed: {status:?}"),
-                        Err(e) => {
-                            eprintln!("the pod watch broke: {e}; again");
-                            break;
-                        }
-                    };
-                    revision = pod.metadata.resource_version.clone().unwrap_or_default();
-                    shared.lock().expect("the history").push(seen(&pod, deleted));
-                }
-            }
+        let watch = follow(pods, lp, revision, move |pod, deleted| {
+            shared.lock().expect("the history").push(seen(&pod, deleted));
         });
-        History { log, task }
+        History { log, _watch: watch }
     }
 
     fn events(&self) -> Vec<Seen> {
@@ -185,30 +144,10 @@ impl History {
     }
 }
 
-/// Polls `check` every 250 ms until it returns `Some`, failing after `limit`.
-async fn eventually<T, F, Fut>(limit: Duration, what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, String>>,
-{
-    let deadline = Instant::now() + limit;
-    loop {
-        let last = match check().await {
-            Ok(value) => return value,
-            Err(last) => last,
-        };
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {limit:?} waiting for {what}; last: {last}"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
-
 /// The uid of pod `name` once it is Ready and is not the pod `not_uid` (a deleted one).
 async fn ready_pod(client: &Client, name: &str, not_uid: &str) -> String {
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
-    eventually(
+    eventually_ok(
         Duration::from_secs(120),
         &format!("a new {name} to be Ready"),
         || async {
@@ -238,8 +177,8 @@ async fn uid_of(client: &Client, name: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_statefulset_keeps_names_order_dns_and_storage_on_docker() {
-    if !kubectl_installed() {
-        return skip_or_fail("kubectl is not installed");
+    if !tool_or_skip("kubectl") {
+        return;
     }
     if let Err(e) = kubelab_agent::runtime::docker::connect_docker().await {
         return skip_or_fail(&format!("Docker is unreachable ({e})"));
