@@ -11,8 +11,11 @@ pub mod cluster;
 pub mod controller_cmd;
 pub mod flags;
 pub mod images_cmd;
+pub mod ingress_cmd;
 pub mod logging;
 pub mod scheduler_cmd;
+pub mod service_cmd;
+pub mod service_proxy_cmd;
 pub mod shutdown;
 
 /// The memory allocator of every kubelab binary. An API server allocates and frees many small

@@ -36,6 +36,12 @@ enum Command {
     Down(kubelab::cluster::down::DownArgs),
     /// Print a component's log: apiserver, scheduler, controller, node-1, ...
     Logs(kubelab::cluster::logs::LogsArgs),
+    /// The URL of a NodePort Service from this machine (minikube service).
+    Service(kubelab::service_cmd::ServiceArgs),
+    /// Run the cluster's service-proxy manager: one proxy container per Service (kube-proxy's place).
+    ServiceProxy(kubelab::service_proxy_cmd::ServiceProxyArgs),
+    /// Run the cluster's ingress controller: an HTTP(S) proxy on the host serving Ingresses.
+    Ingress(kubelab::ingress_cmd::IngressArgs),
 }
 
 #[global_allocator]
@@ -55,5 +61,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Status(args) => kubelab::cluster::status::run(args).await,
         Command::Down(args) => kubelab::cluster::down::run(args).await,
         Command::Logs(args) => kubelab::cluster::logs::run(args).await,
+        Command::Service(args) => kubelab::service_cmd::run(args).await,
+        Command::ServiceProxy(args) => kubelab::service_proxy_cmd::run(args).await,
+        Command::Ingress(args) => kubelab::ingress_cmd::run(args).await,
     }
 }

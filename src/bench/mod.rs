@@ -9,15 +9,18 @@ use clap::Subcommand;
 
 mod apiserver;
 mod deployment;
+mod http_load;
 mod pod_start;
 mod process;
 mod scheduler;
+mod service;
 mod stats;
 
 pub use apiserver::ApiserverBenchArgs;
 pub use deployment::DeploymentBenchArgs;
 pub use pod_start::PodStartBenchArgs;
 pub use scheduler::SchedulerBenchArgs;
+pub use service::ServiceBenchArgs;
 
 /// What to measure.
 #[derive(Subcommand, Debug)]
@@ -30,6 +33,8 @@ pub enum BenchTarget {
     PodStart(PodStartBenchArgs),
     /// A Deployment of R replicas on N hollow nodes: created, scaled to 0 and back; memory.
     Deployment(DeploymentBenchArgs),
+    /// Requests/s and added latency through a Service's proxy, vs direct and HAProxy; needs Docker.
+    Service(ServiceBenchArgs),
 }
 
 /// Runs the chosen benchmark and prints its report.
@@ -39,5 +44,6 @@ pub async fn run(target: BenchTarget) -> anyhow::Result<()> {
         BenchTarget::Scheduler(args) => scheduler::run(args).await,
         BenchTarget::PodStart(args) => pod_start::run(args).await,
         BenchTarget::Deployment(args) => deployment::run(args).await,
+        BenchTarget::Service(args) => service::run(args).await,
     }
 }

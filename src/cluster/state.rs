@@ -8,6 +8,7 @@
 //! <home>/kubeconfig      how kubectl and kubectl-lite reach the API server
 //! <home>/data/           the API server's store: objects survive `down` and `up` again
 //! <home>/logs/<c>.log    each component's stdout and stderr
+//! <home>/nodes/<node>/   each node agent's root directory (its pods' volumes)
 //! ```
 //!
 //! minikube keeps the same kind of record (`~/.minikube/profiles/<name>`). The state file is what
@@ -24,6 +25,9 @@ use serde::{Deserialize, Serialize};
 
 /// The file name of the state file inside the home directory.
 pub const STATE_FILE: &str = "state.json";
+
+/// The file holding the key Secrets are encrypted with at rest.
+const ENCRYPTION_CONFIG: &str = "encryption.yaml";
 
 /// The paths of one cluster's home directory.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,6 +52,16 @@ impl Layout {
         self.home.join("data")
     }
 
+    /// The API server's `EncryptionConfiguration`: the key Secrets are sealed with on disk.
+    pub fn encryption_config(&self) -> PathBuf {
+        self.home.join(ENCRYPTION_CONFIG)
+    }
+
+    /// Each node agent's `--root-dir` (its pods' volumes): `<home>/nodes/<node>`.
+    pub fn nodes_dir(&self) -> PathBuf {
+        self.home.join("nodes")
+    }
+
     pub fn logs_dir(&self) -> PathBuf {
         self.home.join("logs")
     }
@@ -60,7 +74,15 @@ impl Layout {
     /// Whether `down --purge` may delete the home directory: it holds nothing but what `up`
     /// puts there. A mistyped `--home $HOME` must never lose anyone's files.
     pub fn is_only_ours(&self) -> std::io::Result<bool> {
-        const OURS: [&str; 5] = [STATE_FILE, "kubeconfig", "data", "logs", "state.json.tmp"];
+        const OURS: [&str; 7] = [
+            STATE_FILE,
+            "kubeconfig",
+            "data",
+            "logs",
+            "nodes",
+            "state.json.tmp",
+            ENCRYPTION_CONFIG,
+        ];
         for entry in std::fs::read_dir(&self.home)? {
             let name = entry?.file_name();
             if !OURS.iter().any(|ours| name == *ours) {
@@ -85,6 +107,10 @@ pub enum Role {
     Scheduler,
     Controller,
     Agent,
+    /// `kubelab service-proxy`: one per cluster, Docker runtime only.
+    ServiceProxy,
+    /// `kubelab ingress`: one per cluster, Docker runtime only.
+    Ingress,
 }
 
 /// One process of the cluster.

@@ -87,7 +87,7 @@ pub fn rows(state: &State, apiserver_health: &str, nodes: Option<&HashMap<String
             let running = c.pid.is_some_and(|pid| process::is_alive(pid, c.start_time));
             let health = match c.role {
                 Role::Apiserver => apiserver_health.to_string(),
-                Role::Scheduler | Role::Controller => "-".into(),
+                Role::Scheduler | Role::Controller | Role::ServiceProxy | Role::Ingress => "-".into(),
                 Role::Agent => match nodes {
                     Some(nodes) => node_health(nodes.get(&c.name)),
                     None => "unknown (API down)".into(),

@@ -58,6 +58,12 @@ pub struct UpArgs {
     /// How long to wait for the API server and every node to be ready.
     #[arg(long, default_value = "90s", value_parser = parse_duration)]
     pub wait_timeout: Duration,
+    /// The ingress controller serves HTTP on 127.0.0.1 at this port (Docker runtime); 0 picks a free one.
+    #[arg(long, default_value_t = crate::ingress_cmd::DEFAULT_HTTP_PORT)]
+    pub ingress_http_port: u16,
+    /// ... and HTTPS at this one; 0 picks a free one.
+    #[arg(long, default_value_t = crate::ingress_cmd::DEFAULT_HTTPS_PORT)]
+    pub ingress_https_port: u16,
 }
 
 fn runtime_name(runtime: RuntimeKind) -> &'static str {
@@ -119,11 +125,20 @@ pub fn plan(args: &UpArgs, layout: &Layout, binary: &std::path::Path, ports: &[u
     };
     let api_address = format!("127.0.0.1:{}", args.api_port);
     let data_dir = layout.data_dir().to_string_lossy().into_owned();
+    let encryption = layout.encryption_config().to_string_lossy().into_owned();
     state.components.push(component(
         "apiserver",
         Role::Apiserver,
         Some(api_address.clone()),
-        strings(&["apiserver", "--listen", &api_address, "--data-dir", &data_dir]),
+        strings(&[
+            "apiserver",
+            "--listen",
+            &api_address,
+            "--data-dir",
+            &data_dir,
+            "--encryption-provider-config",
+            &encryption,
+        ]),
     ));
     state.components.push(component(
         "scheduler",
@@ -152,6 +167,7 @@ pub fn plan(args: &UpArgs, layout: &Layout, binary: &std::path::Path, ports: &[u
     for (i, port) in ports.iter().enumerate() {
         let name = format!("node-{}", i + 1);
         let port = port.to_string();
+        let root_dir = layout.nodes_dir().join(&name).to_string_lossy().into_owned();
         state.components.push(component(
             &name,
             Role::Agent,
@@ -170,13 +186,99 @@ pub fn plan(args: &UpArgs, layout: &Layout, binary: &std::path::Path, ports: &[u
                 &port,
                 "--lease-renew-seconds",
                 &renew,
+                "--root-dir",
+                &root_dir,
+            ]),
+        ));
+    }
+    // kube-proxy's place: one proxy container per Service, on the cluster's Docker network.
+    if args.runtime == RuntimeKind::Docker {
+        state.components.push(component(
+            "service-proxy",
+            Role::ServiceProxy,
+            None,
+            strings(&[
+                "service-proxy",
+                "--cluster",
+                &args.cluster.cluster,
+                "--apiserver",
+                &server,
+            ]),
+        ));
+        // ingress-nginx's place: an HTTP(S) proxy on the host serving Ingresses (src/ingress_cmd.rs).
+        let (http, https) = (args.ingress_http_port.to_string(), args.ingress_https_port.to_string());
+        state.components.push(component(
+            "ingress",
+            Role::Ingress,
+            Some(format!("127.0.0.1:{http}")),
+            strings(&[
+                "ingress",
+                "--cluster",
+                &args.cluster.cluster,
+                "--apiserver",
+                &server,
+                "--http-port",
+                &http,
+                "--https-port",
+                &https,
             ]),
         ));
     }
     Ok(state)
 }
 
+/// The flags with `--ingress-http-port 0` / `--ingress-https-port 0` replaced by free ports.
+fn with_ingress_ports(args: &UpArgs) -> anyhow::Result<UpArgs> {
+    let mut args = args.clone();
+    if args.ingress_http_port == 0 {
+        args.ingress_http_port = free_port()?;
+    }
+    if args.ingress_https_port == 0 {
+        args.ingress_https_port = free_port()?;
+    }
+    Ok(args)
+}
+
+/// Points the API server at the cluster's network plan (Docker runtime): Services' ClusterIPs
+/// come from `service_range` (the upper half of the cluster's subnet, which Docker never gives
+/// to pods), and pods reach the API server at `gateway`. Replaces earlier values, since the
+/// network may have been made again since the state was saved.
+pub fn set_network_flags(state: &mut State, service_range: &str, gateway: &str) {
+    if let Some(api) = state.components.iter_mut().find(|c| c.role == Role::Apiserver) {
+        set_flag(&mut api.args, "--service-cluster-ip-range", service_range);
+        set_flag(&mut api.args, "--advertise-address", gateway);
+    }
+}
+
+fn set_flag(args: &mut Vec<String>, flag: &str, value: &str) {
+    match args.iter().position(|a| a == flag) {
+        Some(i) if i + 1 < args.len() => args[i + 1] = value.to_string(),
+        _ => args.extend([flag.to_string(), value.to_string()]),
+    }
+}
+
 /// Fails with a clear message if `address` (`127.0.0.1:6443`) is taken by another program.
+/// Writes the cluster's encryption key (a fresh random AES-256 key for Secrets), once: a new key
+/// for an existing data directory would leave its Secrets unreadable.
+fn ensure_encryption_config(layout: &Layout) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = layout.encryption_config();
+    if path.exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(&layout.home).with_context(|| format!("creating {}", layout.home.display()))?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(kubelab_apiserver::store::encryption::generate_config().as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
 fn check_port_free(address: &str, what: &str, flag: &str) -> anyhow::Result<()> {
     match TcpListener::bind(address) {
         Ok(_) => Ok(()),
@@ -215,7 +317,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         }
         _ => {
             let ports = agent_ports(args.agent_port, args.nodes)?;
-            let state = plan(&args, &layout, &binary, &ports)?;
+            let state = plan(&with_ingress_ports(&args)?, &layout, &binary, &ports)?;
             println!(
                 "Starting cluster \"{}\": {} node{}, {} runtime, home {}",
                 state.cluster,
@@ -237,8 +339,23 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             .context("building the kubelab images")?;
         let described: Vec<String> = images.iter().map(crate::images_cmd::describe).collect();
         println!("  images      {}", described.join(", "));
+        // The network first: the API server must know its service range and gateway.
+        let network = kubelab_agent::runtime::docker::network::ClusterNetwork::ensure(&docker, &state.cluster)
+            .await
+            .context("creating the cluster's Docker network")?;
+        set_network_flags(
+            &mut state,
+            &network.service_range.to_string(),
+            &network.gateway.to_string(),
+        );
+        state.save(&layout)?;
+        println!(
+            "  network     {} {} (pods {}, services {}, gateway {})",
+            network.name, network.subnet, network.pod_range, network.service_range, network.gateway
+        );
     }
 
+    ensure_encryption_config(&layout)?;
     let mut children = HashMap::new();
     let started = start_stopped(&mut state, &layout, &binary, &mut children, args.wait_timeout).await?;
     let server = state.server_url();
@@ -257,6 +374,22 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         began.elapsed().as_secs_f64(),
         layout.kubeconfig().display()
     );
+    if let Some(ingress) = state.component("ingress") {
+        let flag = |name: &str| {
+            ingress
+                .args
+                .iter()
+                .skip_while(|a| *a != name)
+                .nth(1)
+                .cloned()
+                .unwrap_or_default()
+        };
+        println!(
+            "Ingress: http://127.0.0.1:{} and https://127.0.0.1:{}   (kubectl get ingress)",
+            flag("--http-port"),
+            flag("--https-port")
+        );
+    }
     println!("Status:  kubelab status{hint}");
     println!("Logs:    kubelab logs apiserver|scheduler|controller|node-1{hint}");
     println!("Stop:    kubelab down{hint}   (--purge also deletes its data)");
@@ -309,6 +442,7 @@ async fn start_stopped(
         if let Some(address) = &component.address {
             let flag = match component.role {
                 Role::Apiserver => "--api-port",
+                Role::Ingress => "--ingress-http-port",
                 _ => "--agent-port",
             };
             check_port_free(address, &component.name, flag)?;
@@ -475,6 +609,65 @@ mod tests {
     }
 
     #[test]
+    fn a_docker_cluster_runs_the_ingress_controller_on_its_ports() {
+        let state = plan(
+            &parse(&["--cluster=lab"]),
+            &Layout::new("/h"),
+            std::path::Path::new("k"),
+            &[1, 2, 3],
+        )
+        .unwrap();
+        let ingress = state.component("ingress").unwrap();
+        assert_eq!(ingress.role, Role::Ingress);
+        assert_eq!(ingress.address.as_deref(), Some("127.0.0.1:18080"));
+        assert_eq!(
+            ingress.args.join(" "),
+            "ingress --cluster lab --apiserver http://127.0.0.1:6443 --http-port 18080 --https-port 18443"
+        );
+        let free = with_ingress_ports(&parse(&["--ingress-http-port=0", "--ingress-https-port=0"])).unwrap();
+        assert!(free.ingress_http_port != 0 && free.ingress_https_port != 0);
+        let hollow = plan(
+            &parse(&["--runtime=hollow"]),
+            &Layout::new("/h"),
+            std::path::Path::new("k"),
+            &[1, 2, 3],
+        )
+        .unwrap();
+        assert!(
+            hollow.component("ingress").is_none(),
+            "hollow pods have no addresses to proxy to"
+        );
+    }
+
+    #[test]
+    fn a_docker_cluster_runs_the_service_proxy_manager() {
+        let state = plan(
+            &parse(&["--cluster=lab"]),
+            &Layout::new("/h"),
+            std::path::Path::new("k"),
+            &[1, 2, 3],
+        )
+        .unwrap();
+        let proxy = state.component("service-proxy").unwrap();
+        assert_eq!(proxy.role, Role::ServiceProxy);
+        assert_eq!(
+            proxy.args.join(" "),
+            "service-proxy --cluster lab --apiserver http://127.0.0.1:6443"
+        );
+        let hollow = plan(
+            &parse(&["--runtime=hollow"]),
+            &Layout::new("/h"),
+            std::path::Path::new("k"),
+            &[1, 2, 3],
+        )
+        .unwrap();
+        assert!(
+            hollow.component("service-proxy").is_none(),
+            "hollow pods have no network to proxy"
+        );
+    }
+
+    #[test]
     fn the_plan_is_the_readmes_commands() {
         let args = parse(&[
             "--nodes=2",
@@ -494,7 +687,7 @@ mod tests {
         let command = |name: &str| state.component(name).unwrap().args.join(" ");
         assert_eq!(
             command("apiserver"),
-            "apiserver --listen 127.0.0.1:7000 --data-dir /h/data"
+            "apiserver --listen 127.0.0.1:7000 --data-dir /h/data --encryption-provider-config /h/encryption.yaml"
         );
         assert_eq!(command("scheduler"), "scheduler --server http://127.0.0.1:7000");
         assert_eq!(
@@ -504,7 +697,7 @@ mod tests {
         assert_eq!(
             command("node-2"),
             "agent --server http://127.0.0.1:7000 --node-name node-2 --cluster lab --runtime hollow --port 10252 \
-             --lease-renew-seconds 5"
+             --lease-renew-seconds 5 --root-dir /h/nodes/node-2"
         );
         let node = state.component("node-1").unwrap();
         assert_eq!(node.address.as_deref(), Some("127.0.0.1:10251"));
@@ -520,6 +713,8 @@ mod tests {
             Scheduler(crate::scheduler_cmd::SchedulerArgs),
             Controller(crate::controller_cmd::ControllerArgs),
             Agent(crate::agent_cmd::AgentArgs),
+            ServiceProxy(crate::service_proxy_cmd::ServiceProxyArgs),
+            Ingress(crate::ingress_cmd::IngressArgs),
         }
         let state = plan(&parse(&[]), &Layout::new("/h"), std::path::Path::new("k"), &[1, 2, 3]).unwrap();
         for component in &state.components {
@@ -528,6 +723,29 @@ mod tests {
                 panic!("{}: {e}", component.name);
             }
         }
+    }
+
+    #[test]
+    fn the_network_plan_reaches_the_apiserver_flags_once() {
+        let mut state = plan(&parse(&[]), &Layout::new("/h"), std::path::Path::new("k"), &[1, 2, 3]).unwrap();
+        set_network_flags(&mut state, "10.130.24.0/21", "10.130.16.1");
+        set_network_flags(&mut state, "10.130.40.0/21", "10.130.32.1");
+        let api = state.component("apiserver").unwrap();
+        let command = api.args.join(" ");
+        assert!(
+            command.ends_with("--service-cluster-ip-range 10.130.40.0/21 --advertise-address 10.130.32.1"),
+            "{command}"
+        );
+        assert_eq!(command.matches("--advertise-address").count(), 1, "{command}");
+        #[derive(Parser)]
+        struct Api {
+            #[command(flatten)]
+            args: crate::apiserver_cmd::ApiserverArgs,
+        }
+        let parsed = Api::try_parse_from(std::iter::once("apiserver".to_string()).chain(api.args[1..].iter().cloned()))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(parsed.args.service_cluster_ip_range.to_string(), "10.130.40.0/21");
+        assert_eq!(parsed.args.advertise_address, Some("10.130.32.1".parse().unwrap()));
     }
 
     #[test]

@@ -7,6 +7,8 @@
 pub mod get;
 pub mod kv;
 pub mod net;
+pub mod shell;
+pub mod show;
 pub mod web;
 pub mod worker;
 
@@ -19,7 +21,7 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "kubelab-demo",
     version,
-    about = "kubelab's demo app: web, kv, worker, sleep, get"
+    about = "kubelab's demo app: web, kv, worker, sleep, get, sh"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -39,6 +41,11 @@ pub enum Command {
     Sleep(SleepArgs),
     /// Fetches a URL and prints the body (what `curl` does in a lab, in an image without curl).
     Get(get::GetArgs),
+    /// A very small shell (`sh -c 'echo hi; exit 3'`, or a prompt), for `kubectl exec` in an
+    /// image that has no shell.
+    Sh(shell::ShArgs),
+    /// Prints chosen env variables and files (again when a file changes); `--write` first.
+    Show(show::ShowArgs),
 }
 
 /// Flags of `kubelab-demo sleep`.
@@ -67,6 +74,8 @@ pub async fn run(cli: Cli) -> Result<Outcome, String> {
         Command::Kv(args) => kv::serve(args).await.map(|()| Outcome::Exit(0)),
         Command::Worker(args) => Ok(worker::run(args, std::io::stdout()).await),
         Command::Get(args) => get::run(args).await.map(Outcome::Exit),
+        Command::Sh(args) => Ok(Outcome::Exit(shell::run(args))),
+        Command::Show(args) => show::run(args).await.map(|()| Outcome::Exit(0)),
         Command::Sleep(args) if args.ignore_sigterm => {
             println!("sleeping, ignoring SIGTERM: only SIGKILL ends this process");
             loop {

@@ -9,6 +9,9 @@
 //!   losing its address. Its program does nothing but reap zombies and exit on SIGTERM.
 //! - `kubelab/demo:latest`, one small app with several personalities (`web`, `kv`, `worker`,
 //!   `sleep`) for the labs.
+//! - `kubelab/proxy:latest`, a Service's proxy (`kubelab-proxy`): built with
+//!   [`ensure_image`]`(docker, PROXY_IMAGE, proxy_binary, None, force)` by the service-proxy
+//!   manager, which is the only one that runs it.
 //!
 //! Each image is `FROM scratch` plus the binary and the shared libraries it loads (see
 //! [`context`]). It is labelled with a hash of that content, so `ensure_images` rebuilds exactly
@@ -33,6 +36,8 @@ pub use context::{content_hash, BuildContext};
 pub const PAUSE_IMAGE: &str = "kubelab/pause:latest";
 /// The multi-purpose demo app.
 pub const DEMO_IMAGE: &str = "kubelab/demo:latest";
+/// The service proxy, one container per Service with a ClusterIP.
+pub const PROXY_IMAGE: &str = "kubelab/proxy:latest";
 /// Label carrying the hash of an image's build context.
 pub const SOURCE_HASH_LABEL: &str = "io.kubelab.image-source-hash";
 /// Label marking every Docker object kubelab made.

@@ -19,6 +19,10 @@
 //! - the **host ports** (`hostPort`): published on the pause container, because publishing is a
 //!   property of a network namespace; bound on 127.0.0.1 unless the pod asks for another address;
 //! - the **IPC namespace**: made shareable here and joined by the app containers, as in Kubernetes.
+//! - the pod's **DNS names** beyond its hostname: with `spec.subdomain`, the pause container gets
+//!   the network aliases `<hostname>.<subdomain>.<ns>.svc.cluster.local` (a StatefulSet's
+//!   `db-0.db.default.svc.cluster.local`) and `<subdomain>.<ns>.svc.cluster.local`, which Docker's
+//!   embedded DNS answers with every such pod's IP: a headless Service `db` resolves to its pods.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -73,6 +77,21 @@ pub(crate) fn identity_labels(
     all
 }
 
+/// The network aliases of a pod (see the module docs): none without a subdomain. Docker aliases
+/// are network-wide, so only names that carry the namespace are used.
+pub fn dns_aliases(config: &SandboxConfig) -> Vec<String> {
+    let Some(subdomain) = config.subdomain.as_deref().filter(|s| !s.is_empty()) else {
+        return Vec::new();
+    };
+    let domain = format!("{subdomain}.{}.svc.cluster.local", config.namespace);
+    let hostname = pod_hostname(if config.hostname.is_empty() {
+        &config.pod_name
+    } else {
+        &config.hostname
+    });
+    vec![format!("{hostname}.{domain}"), domain]
+}
+
 /// Docker's create request for a pod's pause container (pure, so it is unit tested).
 pub fn create_body(owner: &Owner, config: &SandboxConfig) -> ContainerCreateBody {
     let mut all_labels = identity_labels(
@@ -125,7 +144,13 @@ pub fn create_body(owner: &Owner, config: &SandboxConfig) -> ContainerCreateBody
             ..Default::default()
         }),
         networking_config: Some(NetworkingConfig {
-            endpoints_config: Some(HashMap::from([(network, EndpointSettings::default())])),
+            endpoints_config: Some(HashMap::from([(
+                network,
+                EndpointSettings {
+                    aliases: Some(dns_aliases(config)).filter(|a| !a.is_empty()),
+                    ..Default::default()
+                },
+            )])),
         }),
         ..Default::default()
     }
@@ -197,7 +222,31 @@ mod tests {
                 },
             ],
             labels: [("app".to_string(), "web".to_string())].into(),
+            ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_pod_with_a_subdomain_is_named_under_it() {
+        let mut c = config();
+        let endpoint = |c: &SandboxConfig| {
+            create_body(&owner(), c)
+                .networking_config
+                .unwrap()
+                .endpoints_config
+                .unwrap()["kubelab-c1"]
+                .clone()
+        };
+        assert_eq!(endpoint(&c).aliases, None, "no subdomain: only the hostname");
+        c.hostname = "db-0".into();
+        c.subdomain = Some("db".into());
+        assert_eq!(
+            endpoint(&c).aliases.unwrap(),
+            vec![
+                "db-0.db.default.svc.cluster.local".to_string(),
+                "db.default.svc.cluster.local".to_string()
+            ]
+        );
     }
 
     #[test]
