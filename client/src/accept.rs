@@ -12,9 +12,8 @@
 
 use bytes::Bytes;
 use futures_util::stream::{BoxStream, StreamExt};
-use reqwest::header::{ACCEPT, CONTENT_TYPE, USER_AGENT};
 
-use crate::client::{status_from_body, Client, Method, RequestBody};
+use crate::client::{Client, Method, RequestBody};
 use crate::error::ClientError;
 
 /// kubectl's `Accept` header for `get`: a Table if the server can make one, else JSON.
@@ -30,23 +29,23 @@ impl Client {
         accept: &str,
         body: Option<RequestBody>,
     ) -> Result<Bytes, ClientError> {
-        let url = format!("{}{}", self.server(), path);
-        let response = self.send_accept(method, &url, accept, body, true).await?;
+        let url = self.url(path);
+        let response = self.send(method, &url, accept, body, true).await?;
         response
             .bytes()
             .await
             .map_err(|source| ClientError::Http { url, source })
     }
 
-    /// A GET whose answer is a long stream (a watch of Tables), asked for with the given
+    /// A GET whose answer is a long stream (a watch, a followed log), asked for with the given
     /// `Accept` header: no overall timeout, the body handed over chunk by chunk.
     pub async fn stream_accept(
         &self,
         path: &str,
         accept: &str,
     ) -> Result<BoxStream<'static, Result<Bytes, ClientError>>, ClientError> {
-        let url = format!("{}{}", self.server(), path);
-        let response = self.send_accept(Method::GET, &url, accept, None, false).await?;
+        let url = self.url(path);
+        let response = self.send(Method::GET, &url, accept, None, false).await?;
         let stream = response.bytes_stream().map(move |chunk| {
             chunk.map_err(|source| ClientError::Http {
                 url: url.clone(),
@@ -54,36 +53,5 @@ impl Client {
             })
         });
         Ok(stream.boxed())
-    }
-
-    async fn send_accept(
-        &self,
-        method: Method,
-        url: &str,
-        accept: &str,
-        body: Option<RequestBody>,
-        with_timeout: bool,
-    ) -> Result<reqwest::Response, ClientError> {
-        let (http, timeout) = self.http();
-        let mut request = http
-            .request(method, url)
-            .header(ACCEPT, accept)
-            .header(USER_AGENT, concat!("kubelab-client/", env!("CARGO_PKG_VERSION")));
-        if with_timeout {
-            request = request.timeout(timeout);
-        }
-        if let Some(body) = body {
-            request = request.header(CONTENT_TYPE, body.content_type).body(body.bytes);
-        }
-        let response = request.send().await.map_err(|source| ClientError::Http {
-            url: url.to_string(),
-            source,
-        })?;
-        if response.status().is_success() {
-            return Ok(response);
-        }
-        let code = response.status().as_u16();
-        let text = response.text().await.unwrap_or_default();
-        Err(ClientError::Api(Box::new(status_from_body(code, &text))))
     }
 }

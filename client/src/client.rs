@@ -19,13 +19,16 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures_util::stream::{BoxStream, StreamExt};
+use futures_util::stream::BoxStream;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, USER_AGENT};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::config::Config;
 use crate::error::{synthesize_status, ClientError};
+
+/// What every request asks for unless it says otherwise (see `accept.rs` for the others).
+const JSON: &str = "application/json";
 
 pub use reqwest::Method;
 
@@ -104,12 +107,6 @@ impl Client {
         &self.inner.server
     }
 
-    /// The HTTP client and the per-request timeout, for requests built elsewhere in this crate
-    /// (see [`crate::accept`]).
-    pub(crate) fn http(&self) -> (&reqwest::Client, std::time::Duration) {
-        (&self.http, self.inner.request_timeout)
-    }
-
     /// Sends a request and decodes the JSON answer as `R` (use `serde_json::Value` to keep it
     /// untyped). `path` starts with `/` and may carry a query string.
     pub async fn request<R: DeserializeOwned>(
@@ -136,12 +133,7 @@ impl Client {
         path: &str,
         body: Option<RequestBody>,
     ) -> Result<Bytes, ClientError> {
-        let url = self.url(path);
-        let response = self.send(method, &url, body, true).await?;
-        response
-            .bytes()
-            .await
-            .map_err(|source| ClientError::Http { url, source })
+        self.request_accept(method, path, JSON, body).await
     }
 
     /// Sends a GET whose answer is a long stream (a watch, a followed log): no overall timeout,
@@ -150,25 +142,19 @@ impl Client {
         &self,
         path: &str,
     ) -> Result<BoxStream<'static, Result<Bytes, ClientError>>, ClientError> {
-        let url = self.url(path);
-        let response = self.send(Method::GET, &url, None, false).await?;
-        let stream = response.bytes_stream().map(move |chunk| {
-            chunk.map_err(|source| ClientError::Http {
-                url: url.clone(),
-                source,
-            })
-        });
-        Ok(stream.boxed())
+        self.stream_accept(path, JSON).await
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{}", self.inner.server, path)
     }
 
-    async fn send(
+    /// Sends one request asking for `accept`; a non-2xx answer becomes [`ClientError::Api`].
+    pub(crate) async fn send(
         &self,
         method: Method,
         url: &str,
+        accept: &str,
         body: Option<RequestBody>,
         with_timeout: bool,
     ) -> Result<reqwest::Response, ClientError> {
@@ -176,7 +162,7 @@ impl Client {
         let mut request = self
             .http
             .request(method, url)
-            .header(ACCEPT, "application/json")
+            .header(ACCEPT, accept)
             .header(USER_AGENT, concat!("kubelab-client/", env!("CARGO_PKG_VERSION")));
         if with_timeout {
             request = request.timeout(self.inner.request_timeout);
