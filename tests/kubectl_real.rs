@@ -101,7 +101,10 @@ fn wait_for_running(kubectl: &Kubectl, count: usize) -> Vec<String> {
         if pods.len() == count {
             return pods;
         }
-        assert!(Instant::now() < deadline, "not {count} running pods after 90 s: {pods:?}");
+        assert!(
+            Instant::now() < deadline,
+            "not {count} running pods after 90 s: {pods:?}"
+        );
         std::thread::sleep(Duration::from_millis(300));
     }
 }
@@ -135,13 +138,19 @@ async fn the_real_kubectl_drives_a_docker_cluster() {
     let work = tempfile::tempdir().expect("a work directory");
 
     // apply: created, unchanged, configured.
-    assert!(kubectl.ok(&["apply", "-f", example]).contains("deployment.apps/web created"));
-    assert!(kubectl.ok(&["apply", "-f", example]).contains("deployment.apps/web unchanged"));
+    assert!(kubectl
+        .ok(&["apply", "-f", example])
+        .contains("deployment.apps/web created"));
+    assert!(kubectl
+        .ok(&["apply", "-f", example])
+        .contains("deployment.apps/web unchanged"));
     let rolled = kubectl.ok(&["rollout", "status", "deployment/web", "--timeout=120s"]);
     assert!(rolled.contains("successfully rolled out"), "{rolled}");
     let two = manifest_with_replicas(work.path(), 2);
     let two = two.to_str().expect("a UTF-8 path");
-    assert!(kubectl.ok(&["apply", "-f", two]).contains("deployment.apps/web configured"));
+    assert!(kubectl
+        .ok(&["apply", "-f", two])
+        .contains("deployment.apps/web configured"));
     let pods = wait_for_running(&kubectl, 2);
 
     // get -o wide: kubectl's columns, the pods on the cluster's nodes.
@@ -155,15 +164,33 @@ async fn the_real_kubectl_drives_a_docker_cluster() {
 
     // describe, logs, exec, label.
     let described = kubectl.ok(&["describe", "pod", pod]);
-    for field in ["Name:", "Node:", "Status:", "IP:", "Containers:", "Conditions:", "Events:"] {
+    for field in [
+        "Name:",
+        "Node:",
+        "Status:",
+        "IP:",
+        "Containers:",
+        "Conditions:",
+        "Events:",
+    ] {
         assert!(described.contains(field), "describe has no {field}:\n{described}");
     }
     let logs = kubectl.until(&["logs", pod], Duration::from_secs(30), |t| !t.trim().is_empty());
-    assert!(logs.contains("8080"), "the demo web server says where it listens: {logs}");
+    assert!(
+        logs.contains("8080"),
+        "the demo web server says where it listens: {logs}"
+    );
     let exec = kubectl.ok(&["exec", pod, "--", "kubelab-demo", "get", "http://localhost:8080/"]);
-    assert!(exec.contains(pod), "the pod's own web server answers with its name: {exec}");
-    assert!(kubectl.ok(&["label", "pod", pod, "lab=one"]).contains(&format!("pod/{pod} labeled")));
-    assert!(kubectl.ok(&["get", "pods", "-l", "lab=one", "-o", "name"]).contains(pod));
+    assert!(
+        exec.contains(pod),
+        "the pod's own web server answers with its name: {exec}"
+    );
+    assert!(kubectl
+        .ok(&["label", "pod", pod, "lab=one"])
+        .contains(&format!("pod/{pod} labeled")));
+    assert!(kubectl
+        .ok(&["get", "pods", "-l", "lab=one", "-o", "name"])
+        .contains(pod));
 
     // get -w sees a deleted pod go and its replacement come.
     let mut watch = kubectl
@@ -206,7 +233,9 @@ async fn the_real_kubectl_drives_a_docker_cluster() {
     wait_for_running(&kubectl, 3);
     let deleted = kubectl.ok(&["delete", "-f", example]);
     assert!(deleted.contains("deployment.apps \"web\" deleted"), "{deleted}");
-    kubectl.until(&["get", "pods", "-l", "app=web", "-o", "name"], Duration::from_secs(90), |t| {
-        t.trim().is_empty()
-    });
+    kubectl.until(
+        &["get", "pods", "-l", "app=web", "-o", "name"],
+        Duration::from_secs(90),
+        |t| t.trim().is_empty(),
+    );
 }

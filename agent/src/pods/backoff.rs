@@ -81,7 +81,9 @@ mod tests {
         assert_eq!(p.restart_delay(u32::MAX), Duration::from_secs(300));
         assert_eq!(p.retry_delay(1), Duration::from_secs(10));
         assert_eq!(p.retry_delay(3), Duration::from_secs(40));
-        let mount: Vec<u128> = (1..6).map(|f| BackoffPolicy::MOUNT.retry_delay(f).as_millis()).collect();
+        let mount: Vec<u128> = (1..6)
+            .map(|f| BackoffPolicy::MOUNT.retry_delay(f).as_millis())
+            .collect();
         assert_eq!(mount, vec![500, 1000, 2000, 4000, 8000]);
         assert_eq!(BackoffPolicy::MOUNT.retry_delay(30), Duration::from_secs(122));
     }

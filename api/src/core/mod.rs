@@ -35,7 +35,9 @@ pub use node::{
     NodeStatus, NodeSystemInfo, Taint,
 };
 pub use pod::*;
-pub use pv::{CsiPersistentVolumeSource, PersistentVolume, PersistentVolumeSpec, PersistentVolumeStatus, VolumeNodeAffinity};
+pub use pv::{
+    CsiPersistentVolumeSource, PersistentVolume, PersistentVolumeSpec, PersistentVolumeStatus, VolumeNodeAffinity,
+};
 pub use pvc::{
     PersistentVolumeClaim, PersistentVolumeClaimCondition, PersistentVolumeClaimSpec, PersistentVolumeClaimStatus,
     VolumeResourceRequirements,

@@ -194,7 +194,12 @@ pub trait Store: Send + Sync + 'static {
     /// or after the change, is on `trigger`'s node; a backend with a watch index uses it so other
     /// nodes' events do not wake this watcher. The caller still filters what it receives, so the
     /// default (an ordinary watch) is correct, only slower.
-    async fn watch_triggered(&self, prefix: &str, after: Revision, trigger: Trigger) -> Result<WatchStream, StoreError> {
+    async fn watch_triggered(
+        &self,
+        prefix: &str,
+        after: Revision,
+        trigger: Trigger,
+    ) -> Result<WatchStream, StoreError> {
         let _ = trigger;
         self.watch(prefix, after).await
     }

@@ -365,7 +365,10 @@ async fn extreme_numbers_do_not_panic() {
 #[tokio::test]
 async fn protobuf_and_cbor_bodies_are_415() {
     let f = Fixture::new().await;
-    for content_type in ["application/vnd.kubernetes.protobuf", "application/cbor; charset=binary"] {
+    for content_type in [
+        "application/vnd.kubernetes.protobuf",
+        "application/cbor; charset=binary",
+    ] {
         let reply = f
             .send(
                 Method::POST,
@@ -376,7 +379,11 @@ async fn protobuf_and_cbor_bodies_are_415() {
             .await;
         assert_eq!(reply.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{}", reply.text);
         assert_eq!(reply.json["reason"], "UnsupportedMediaType");
-        assert!(reply.text.contains("accepted media types include: application/json"), "{}", reply.text);
+        assert!(
+            reply.text.contains("accepted media types include: application/json"),
+            "{}",
+            reply.text
+        );
     }
     let list = f.get("/api/v1/namespaces/default/secrets").await;
     assert_eq!(list.json["items"], serde_json::json!([]), "nothing was stored");
