@@ -23,6 +23,10 @@
 //!   the network aliases `<hostname>.<subdomain>.<ns>.svc.cluster.local` (a StatefulSet's
 //!   `db-0.db.default.svc.cluster.local`) and `<subdomain>.<ns>.svc.cluster.local`, which Docker's
 //!   embedded DNS answers with every such pod's IP: a headless Service `db` resolves to its pods.
+//!   A pod that a headless Service selects (a Deployment's, say, without a subdomain) gets
+//!   `<service>.<ns>.svc.cluster.local` too. Aliases are fixed when the sandbox is made: a headless
+//!   Service created later, or a pod that becomes not ready, does not change them (Kubernetes'
+//!   DNS would follow both).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -77,19 +81,28 @@ pub(crate) fn identity_labels(
     all
 }
 
-/// The network aliases of a pod (see the module docs): none without a subdomain. Docker aliases
-/// are network-wide, so only names that carry the namespace are used.
+/// The network aliases of a pod (see the module docs): its name under its subdomain, and the
+/// names of the headless Services that select it. Docker aliases are network-wide, so only names
+/// that carry the namespace are used.
 pub fn dns_aliases(config: &SandboxConfig) -> Vec<String> {
-    let Some(subdomain) = config.subdomain.as_deref().filter(|s| !s.is_empty()) else {
-        return Vec::new();
-    };
-    let domain = format!("{subdomain}.{}.svc.cluster.local", config.namespace);
-    let hostname = pod_hostname(if config.hostname.is_empty() {
-        &config.pod_name
-    } else {
-        &config.hostname
-    });
-    vec![format!("{hostname}.{domain}"), domain]
+    let service_domain = |service: &str| format!("{service}.{}.svc.cluster.local", config.namespace);
+    let mut aliases = Vec::new();
+    if let Some(subdomain) = config.subdomain.as_deref().filter(|s| !s.is_empty()) {
+        let hostname = pod_hostname(if config.hostname.is_empty() {
+            &config.pod_name
+        } else {
+            &config.hostname
+        });
+        aliases.push(format!("{hostname}.{}", service_domain(subdomain)));
+        aliases.push(service_domain(subdomain));
+    }
+    for service in &config.headless_services {
+        let domain = service_domain(service);
+        if !aliases.contains(&domain) {
+            aliases.push(domain);
+        }
+    }
+    aliases
 }
 
 /// Docker's create request for a pod's pause container (pure, so it is unit tested).
@@ -246,6 +259,22 @@ mod tests {
                 "db-0.db.default.svc.cluster.local".to_string(),
                 "db.default.svc.cluster.local".to_string()
             ]
+        );
+        // Headless Services that select it add their names, once each.
+        c.headless_services = vec!["db".into(), "all-dbs".into()];
+        assert_eq!(
+            endpoint(&c).aliases.unwrap(),
+            vec![
+                "db-0.db.default.svc.cluster.local".to_string(),
+                "db.default.svc.cluster.local".to_string(),
+                "all-dbs.default.svc.cluster.local".to_string()
+            ]
+        );
+        c.subdomain = None;
+        c.headless_services = vec!["web-pods".into()];
+        assert_eq!(
+            endpoint(&c).aliases.unwrap(),
+            vec!["web-pods.default.svc.cluster.local".to_string()]
         );
     }
 
