@@ -189,6 +189,44 @@ async fn up_refuses_a_taken_api_port_and_names_it() {
     );
 }
 
+/// A cluster left half-running (its API server and scheduler died): `down` stops what still runs,
+/// says which were not running, and leaves no process behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn down_of_a_half_running_cluster_says_what_was_not_running() {
+    let cluster = Cluster::new("half");
+    let up = cluster.up(&["--runtime", "hollow", "--nodes", "1"]);
+    assert!(up.status.success(), "kubelab up failed");
+    let pids = cluster.pids();
+    for (name, pid) in &pids {
+        if name == "apiserver" || name == "scheduler" {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        }
+    }
+    common::eventually(Duration::from_secs(10), "the killed components to exit", || async {
+        pids.iter()
+            .filter(|(name, _)| name == "apiserver" || name == "scheduler")
+            .all(|(_, pid)| !pid_alive(*pid))
+            .then_some(())
+    })
+    .await;
+    let down = cluster.kubelab("down", &[]);
+    assert!(down.status.success(), "down of a half-running cluster failed");
+    let text = stdout(&down);
+    for name in ["apiserver", "scheduler"] {
+        let line = text
+            .lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .unwrap_or_default();
+        assert!(
+            line.contains("was not running"),
+            "down says nothing clear about {name}:\n{text}"
+        );
+    }
+    for (name, pid) in &pids {
+        assert!(!pid_alive(*pid), "{name} (pid {pid}) still runs after down");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Docker
 // ---------------------------------------------------------------------------------------------
