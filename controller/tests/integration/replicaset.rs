@@ -115,7 +115,11 @@ async fn scales_down_and_reports_ready_pods() {
         (all.len() == 1 && status.replicas == 1 && status.observed_generation == 2).then_some(())
     })
     .await;
-    assert!(!events(client, "SuccessfulDelete").await.is_empty());
+    // Events are recorded in the background: wait for it rather than expect it already there.
+    eventually("a SuccessfulDelete event", || async {
+        (!events(client, "SuccessfulDelete").await.is_empty()).then_some(())
+    })
+    .await;
 
     // Deleting the last pod brings a new one.
     let last = live_pods(client, "rs2").await.remove(0);

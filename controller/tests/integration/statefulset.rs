@@ -265,11 +265,14 @@ async fn ordered_scale_down_removes_the_highest_ordinal_first() {
         .await
         .expect("scale down");
     rolled_out(client, "down", 1).await;
-    let deletions: Vec<String> = {
+    // Events are recorded in the background: the second may land just after the status.
+    let deletions: Vec<String> = eventually("both SuccessfulDelete events", || async {
         let mut events = events(client, "SuccessfulDelete").await;
         events.sort_by_key(|e| e.event_time.map(|t| t.0));
-        events.into_iter().filter_map(|e| e.message).collect()
-    };
+        let messages: Vec<String> = events.into_iter().filter_map(|e| e.message).collect();
+        (messages.len() >= 2).then_some(messages)
+    })
+    .await;
     assert_eq!(
         deletions,
         [
