@@ -9,67 +9,11 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::cluster::{skip_or_fail, UpCluster};
-
-/// Runs the real kubectl against `cluster`.
-struct Kubectl {
-    kubeconfig: PathBuf,
-    cache: tempfile::TempDir,
-}
-
-impl Kubectl {
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new("kubectl");
-        command
-            .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            .arg("--cache-dir")
-            .arg(self.cache.path())
-            .args(args)
-            .stdin(Stdio::null());
-        command
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        let output = self.command(args).output().expect("run kubectl");
-        eprintln!(
-            "$ kubectl {} -> {}\n{}{}",
-            args.join(" "),
-            output.status,
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        output
-    }
-
-    /// Runs `args`, which must succeed; returns stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        let output = self.run(args);
-        assert!(output.status.success(), "kubectl {args:?} failed");
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-
-    /// Runs `args` until `check` accepts its stdout, or fails after `patience`.
-    fn until(&self, args: &[&str], patience: Duration, check: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + patience;
-        loop {
-            let output = self.command(args).output().expect("run kubectl");
-            let text = String::from_utf8_lossy(&output.stdout).into_owned();
-            if output.status.success() && check(&text) {
-                return text;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "kubectl {args:?} did not show what was expected within {patience:?}; last output:\n{text}{}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-            std::thread::sleep(Duration::from_millis(300));
-        }
-    }
-}
+use common::kubectl::Kubectl;
 
 fn kubectl_installed() -> bool {
     Command::new("kubectl")
@@ -130,10 +74,7 @@ async fn the_real_kubectl_drives_a_docker_cluster() {
     let cluster = UpCluster::new("kubectl");
     let up = cluster.up(&["--runtime", "docker", "--nodes", "2"]);
     assert!(up.status.success(), "kubelab up failed");
-    let kubectl = Kubectl {
-        kubeconfig: cluster.kubeconfig(),
-        cache: tempfile::tempdir().expect("a cache directory"),
-    };
+    let kubectl = Kubectl::new(cluster.kubeconfig());
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/web-deployment.yaml");
     let work = tempfile::tempdir().expect("a work directory");
 

@@ -23,13 +23,12 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::cluster::{skip_or_fail, UpCluster};
 use common::docker::tool_or_skip;
+use common::kubectl::Kubectl;
 use common::watch::follow;
 use common::{eventually_ok, AbortOnDrop};
 use kubelab_api::core::{PersistentVolumeClaim, Pod};
@@ -38,46 +37,11 @@ use kubelab_client::{Api, Client, ListParams};
 const MANIFEST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/statefulset/web.yaml");
 const SELECTOR: &str = "app=web-sts";
 
-/// Runs the real kubectl against the cluster, with its own discovery cache.
-struct Kubectl {
-    kubeconfig: PathBuf,
-    cache: tempfile::TempDir,
-}
-
-impl Kubectl {
-    fn run(&self, args: &[&str]) -> Output {
-        let output = Command::new("kubectl")
-            .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            .arg("--cache-dir")
-            .arg(self.cache.path())
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run kubectl");
-        eprintln!(
-            "$ kubectl {} -> {}\n{}{}",
-            args.join(" "),
-            output.status,
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        output
-    }
-
-    /// Runs `args`, which must succeed; returns stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        let output = self.run(args);
-        assert!(output.status.success(), "kubectl {args:?} failed");
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-
-    /// `kubectl exec POD -- kubelab-demo ARGS...`, which must succeed; returns stdout.
-    fn demo(&self, pod: &str, args: &[&str]) -> String {
-        let mut all = vec!["exec", pod, "--", "kubelab-demo"];
-        all.extend_from_slice(args);
-        self.ok(&all)
-    }
+/// `kubectl exec POD -- kubelab-demo ARGS...`, which must succeed; returns stdout.
+fn demo(kubectl: &Kubectl, pod: &str, args: &[&str]) -> String {
+    let mut all = vec!["exec", pod, "--", "kubelab-demo"];
+    all.extend_from_slice(args);
+    kubectl.ok(&all)
 }
 
 /// A pod as one watch event showed it.
@@ -187,10 +151,7 @@ async fn a_statefulset_keeps_names_order_dns_and_storage_on_docker() {
     let up = cluster.up(&["--runtime", "docker", "--nodes", "2"]);
     assert!(up.status.success(), "kubelab up failed");
     let client = cluster.client();
-    let kubectl = Kubectl {
-        kubeconfig: cluster.kubeconfig(),
-        cache: tempfile::tempdir().expect("a cache directory"),
-    };
+    let kubectl = Kubectl::new(cluster.kubeconfig());
     let history = History::start(client.clone()).await;
 
     // Create, in order: each pod only once the one before it is Ready.
@@ -219,14 +180,22 @@ async fn a_statefulset_keeps_names_order_dns_and_storage_on_docker() {
     // DNS: from each pod, each other pod by its stable name under the headless Service.
     for from in 0..3 {
         for to in (0..3).filter(|to| *to != from) {
-            let answer = kubectl.demo(&format!("web-{from}"), &["get", &format!("http://web-{to}.web:8080/")]);
+            let answer = demo(
+                &kubectl,
+                &format!("web-{from}"),
+                &["get", &format!("http://web-{to}.web:8080/")],
+            );
             assert!(
                 answer.contains(&format!("pod:       web-{to}\n")),
                 "web-{to}.web from web-{from}: {answer}"
             );
         }
     }
-    let full = kubectl.demo("web-0", &["get", "http://web-2.web.default.svc.cluster.local:8080/"]);
+    let full = demo(
+        &kubectl,
+        "web-0",
+        &["get", "http://web-2.web.default.svc.cluster.local:8080/"],
+    );
     assert!(full.contains("pod:       web-2\n"), "{full}");
 
     // A claim of its own for each pod, each bound to its own volume.
@@ -255,8 +224,12 @@ async fn a_statefulset_keeps_names_order_dns_and_storage_on_docker() {
 
     // Data in web-1's volume outlives web-1.
     let marker = format!("kept by {}", cluster.name);
-    kubectl.demo("web-1", &["sh", "-c", &format!("echo '{marker}' > /data/note")]);
-    let written = kubectl.demo("web-1", &["sh", "-c", "cat /data/note"]);
+    demo(
+        &kubectl,
+        "web-1",
+        &["sh", "-c", &format!("echo '{marker}' > /data/note")],
+    );
+    let written = demo(&kubectl, "web-1", &["sh", "-c", "cat /data/note"]);
     assert_eq!(
         written.trim(),
         marker,
@@ -268,7 +241,7 @@ async fn a_statefulset_keeps_names_order_dns_and_storage_on_docker() {
     assert!(deleted.contains("pod \"web-1\" deleted"), "{deleted}");
     let new_web1 = ready_pod(&client, "web-1", &old_web1).await;
     assert_ne!(new_web1, old_web1);
-    let note = kubectl.demo("web-1", &["sh", "-c", "cat /data/note"]);
+    let note = demo(&kubectl, "web-1", &["sh", "-c", "cat /data/note"]);
     assert_eq!(note.trim(), marker, "the new web-1 sees the old one's file");
     let claim = claims.get("data-web-1").await.expect("web-1's claim");
     assert_eq!(claim.spec.volume_name.as_ref(), Some(&volumes[1]), "the same volume");
@@ -320,9 +293,9 @@ async fn a_statefulset_keeps_names_order_dns_and_storage_on_docker() {
         );
     }
     for ordinal in 0..3 {
-        let env = kubectl.demo(&format!("web-{ordinal}"), &["sh", "-c", "env"]);
+        let env = demo(&kubectl, &format!("web-{ordinal}"), &["sh", "-c", "env"]);
         assert!(env.lines().any(|l| l == "GREETING=bonjour"), "web-{ordinal}: {env}");
     }
-    let note = kubectl.demo("web-1", &["sh", "-c", "cat /data/note"]);
+    let note = demo(&kubectl, "web-1", &["sh", "-c", "cat /data/note"]);
     assert_eq!(note.trim(), marker, "web-1's file survives the update too");
 }

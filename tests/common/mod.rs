@@ -13,6 +13,7 @@
 
 pub mod cluster;
 pub mod docker;
+pub mod kubectl;
 pub mod wait;
 pub mod watch;
 
