@@ -3,40 +3,21 @@
 //! The flags are kube-controller-manager's where it has them (`--leader-elect`, `--controllers`,
 //! `--node-monitor-grace-period`, ...), so its documentation applies.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{bail, Context};
 use clap::Args;
-use kubelab_client::{Client, Config};
 use kubelab_controller::manager::{self, ManagerConfig};
 use tokio::sync::watch;
 
-use crate::flags::parse_duration;
+use crate::flags::{parse_duration, LeaderElectionFlags, ServerFlags};
 
 /// Flags of the controller manager.
 #[derive(Args, Debug, Clone)]
 pub struct ControllerArgs {
-    /// URL of the API server (`http://127.0.0.1:6443`).
-    #[arg(long, conflicts_with = "kubeconfig")]
-    pub server: Option<String>,
-    /// Kubeconfig file to read the server from (default: `KUBECONFIG`, then `~/.kube/config`).
-    #[arg(long)]
-    pub kubeconfig: Option<PathBuf>,
-    /// Run several replicas safely: only the holder of the lease runs controllers.
-    /// `--leader-elect=false` for a single replica.
-    #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true",
-          action = clap::ArgAction::Set)]
-    pub leader_elect: bool,
-    /// How long others wait after the leader's last renewal before taking over.
-    #[arg(long, default_value = "15s", value_parser = parse_duration)]
-    pub leader_elect_lease_duration: Duration,
-    /// How long the leader keeps trying to renew before it gives up (and exits).
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
-    pub leader_elect_renew_deadline: Duration,
-    /// How often candidates try to acquire, and the leader to renew.
-    #[arg(long, default_value = "2s", value_parser = parse_duration)]
-    pub leader_elect_retry_period: Duration,
+    #[command(flatten)]
+    pub server: ServerFlags,
+    #[command(flatten)]
+    pub election: LeaderElectionFlags,
     /// Controllers to run: `*` for all, `name` to enable, `-name` to disable; comma-separated.
     #[arg(long, default_value = "*", value_delimiter = ',')]
     pub controllers: Vec<String>,
@@ -56,14 +37,9 @@ pub struct ControllerArgs {
 
 impl ControllerArgs {
     pub fn config(&self) -> anyhow::Result<ManagerConfig> {
-        if self.leader_elect && self.leader_elect_renew_deadline >= self.leader_elect_lease_duration {
-            bail!("--leader-elect-renew-deadline must be shorter than --leader-elect-lease-duration");
-        }
         let mut config = ManagerConfig::new(&manager::default_identity());
-        config.leader_elect = self.leader_elect;
-        config.leader_election.lease_duration = self.leader_elect_lease_duration;
-        config.leader_election.renew_deadline = self.leader_elect_renew_deadline;
-        config.leader_election.retry_period = self.leader_elect_retry_period;
+        config.leader_elect = self.election.leader_elect;
+        self.election.apply(&mut config.leader_election)?;
         config.controllers = self.controllers.clone();
         config.node_lifecycle.node_monitor_grace_period = self.node_monitor_grace_period;
         config.node_lifecycle.default_eviction_seconds = self.default_eviction_seconds;
@@ -71,25 +47,13 @@ impl ControllerArgs {
         config.replica_set.workers = self.concurrent_replicaset_syncs.max(1);
         Ok(config)
     }
-
-    /// The API client: `--server`, else `--kubeconfig`, else the kubeconfig kubectl would use.
-    pub fn client(&self) -> anyhow::Result<Client> {
-        let config = match (&self.server, &self.kubeconfig) {
-            (Some(server), _) => Config::new(server.clone()),
-            (None, Some(path)) => {
-                Config::from_kubeconfig_file(path, None).with_context(|| format!("reading {}", path.display()))?
-            }
-            (None, None) => Config::infer().context("no --server or --kubeconfig, and no kubeconfig found")?,
-        };
-        Ok(Client::new(config)?)
-    }
 }
 
 /// Runs the controller manager until SIGINT/SIGTERM. Losing leadership is an error, so the
 /// process exits non-zero and its supervisor restarts it as a candidate.
 pub async fn run(args: ControllerArgs) -> anyhow::Result<()> {
     let config = args.config()?;
-    let client = args.client()?;
+    let client = args.server.client()?;
     let (stop, shutdown) = watch::channel(false);
     tokio::spawn(async move {
         crate::shutdown::signal().await;

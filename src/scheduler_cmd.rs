@@ -3,42 +3,21 @@
 //! The flags are kube-scheduler's where it has them (`--leader-elect`,
 //! `--leader-elect-lease-duration`, ...), so its documentation applies.
 
-use std::path::PathBuf;
-use std::time::Duration;
-
-use anyhow::{bail, Context};
 use clap::Args;
-use kubelab_client::{Client, Config};
 use kubelab_scheduler::{SchedulerConfig, DEFAULT_SCHEDULER_NAME};
 
-use crate::flags::parse_duration;
+use crate::flags::{LeaderElectionFlags, ServerFlags};
 
 /// Flags of the scheduler.
 #[derive(Args, Debug, Clone)]
 pub struct SchedulerArgs {
-    /// URL of the API server (`http://127.0.0.1:6443`).
-    #[arg(long, conflicts_with = "kubeconfig")]
-    pub server: Option<String>,
-    /// Kubeconfig file to read the server from (default: `KUBECONFIG`, then `~/.kube/config`).
-    #[arg(long)]
-    pub kubeconfig: Option<PathBuf>,
+    #[command(flatten)]
+    pub server: ServerFlags,
     /// Schedule only pods whose `spec.schedulerName` is this.
     #[arg(long, default_value = DEFAULT_SCHEDULER_NAME)]
     pub scheduler_name: String,
-    /// Run several replicas safely: only the holder of the lease schedules. `--leader-elect=false`
-    /// for a single replica.
-    #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true",
-          action = clap::ArgAction::Set)]
-    pub leader_elect: bool,
-    /// How long others wait after the leader's last renewal before taking over.
-    #[arg(long, default_value = "15s", value_parser = parse_duration)]
-    pub leader_elect_lease_duration: Duration,
-    /// How long the leader keeps trying to renew before it gives up (and exits).
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
-    pub leader_elect_renew_deadline: Duration,
-    /// How often candidates try to acquire, and the leader to renew.
-    #[arg(long, default_value = "2s", value_parser = parse_duration)]
-    pub leader_elect_retry_period: Duration,
+    #[command(flatten)]
+    pub election: LeaderElectionFlags,
     /// Namespace of the lease.
     #[arg(long, default_value = kubelab_scheduler::election::LEASE_NAMESPACE)]
     pub leader_elect_resource_namespace: String,
@@ -53,34 +32,16 @@ pub struct SchedulerArgs {
 impl SchedulerArgs {
     /// The scheduler's configuration (identity: host name and a random suffix).
     pub fn config(&self) -> anyhow::Result<SchedulerConfig> {
-        if self.leader_elect && self.leader_elect_renew_deadline >= self.leader_elect_lease_duration {
-            bail!("--leader-elect-renew-deadline must be shorter than --leader-elect-lease-duration");
-        }
         let mut config = SchedulerConfig {
             scheduler_name: self.scheduler_name.clone(),
-            leader_elect: self.leader_elect,
+            leader_elect: self.election.leader_elect,
             percentage_of_nodes_to_score: self.percentage_of_nodes_to_score.min(100),
             ..SchedulerConfig::default()
         };
-        let election = &mut config.leader_election;
-        election.namespace = self.leader_elect_resource_namespace.clone();
-        election.lease_name = self.leader_elect_resource_name.clone();
-        election.lease_duration = self.leader_elect_lease_duration;
-        election.renew_deadline = self.leader_elect_renew_deadline;
-        election.retry_period = self.leader_elect_retry_period;
+        config.leader_election.namespace = self.leader_elect_resource_namespace.clone();
+        config.leader_election.lease_name = self.leader_elect_resource_name.clone();
+        self.election.apply(&mut config.leader_election)?;
         Ok(config)
-    }
-
-    /// The API client: `--server`, else `--kubeconfig`, else the kubeconfig kubectl would use.
-    pub fn client(&self) -> anyhow::Result<Client> {
-        let config = match (&self.server, &self.kubeconfig) {
-            (Some(server), _) => Config::new(server.clone()),
-            (None, Some(path)) => {
-                Config::from_kubeconfig_file(path, None).with_context(|| format!("reading {}", path.display()))?
-            }
-            (None, None) => Config::infer().context("no --server or --kubeconfig, and no kubeconfig found")?,
-        };
-        Ok(Client::new(config)?)
     }
 }
 
@@ -88,7 +49,7 @@ impl SchedulerArgs {
 /// non-zero and its supervisor restarts it as a candidate, as with kube-scheduler.
 pub async fn run(args: SchedulerArgs) -> anyhow::Result<()> {
     let config = args.config()?;
-    let client = args.client()?;
+    let client = args.server.client()?;
     kubelab_scheduler::run(config, client, crate::shutdown::signal()).await?;
     Ok(())
 }
@@ -96,7 +57,9 @@ pub async fn run(args: SchedulerArgs) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::flags::parse_duration;
     use clap::Parser;
+    use std::time::Duration;
 
     #[derive(Parser)]
     struct Cli {
@@ -136,7 +99,7 @@ mod tests {
         assert!(!config.leader_elect);
         assert_eq!(config.scheduler_name, "mine");
         assert_eq!(config.leader_election.retry_period, Duration::from_millis(500));
-        assert!(parse(&["--leader-elect"]).leader_elect);
+        assert!(parse(&["--leader-elect"]).election.leader_elect);
         assert!(Cli::try_parse_from(["s", "--server", "http://a", "--kubeconfig", "k"]).is_err());
         assert!(parse_duration("3x").is_err());
         assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
