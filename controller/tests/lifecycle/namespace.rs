@@ -46,8 +46,13 @@ async fn namespace_deletion_empties_and_removes_it() {
         let conditions = ns.status?.conditions;
         let finalizers = conditions.iter().find(|c| c.type_ == "NamespaceFinalizersRemaining")?;
         let remaining = conditions.iter().find(|c| c.type_ == "NamespaceContentRemaining")?;
-        (finalizers.status == "True" && remaining.message.as_deref().is_some_and(|m| !m.contains("pods")))
-            .then(|| (finalizers.clone(), remaining.clone()))
+        // The namespace settles once only `held` is left: a sweep may report `plain` or the pod
+        // still on their way out first.
+        let settled = remaining
+            .message
+            .as_deref()
+            .is_some_and(|m| !m.contains("pods") && m.contains("has 1 resource"));
+        (finalizers.status == "True" && settled).then(|| (finalizers.clone(), remaining.clone()))
     })
     .await;
     assert_eq!(
