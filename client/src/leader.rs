@@ -192,6 +192,27 @@ impl LeaderElector {
         }
     }
 
+    /// Tries every `retry_period` until the lease is ours (`true`), or `stop` turns true first
+    /// (`false`). An unreachable API server is logged and tried again, as client-go does.
+    pub async fn acquire(&mut self, stop: &mut tokio::sync::watch::Receiver<bool>) -> bool {
+        tracing::info!(lease = %format!("{}/{}", self.config.namespace, self.config.lease_name),
+            identity = %self.config.identity, "waiting to become leader");
+        loop {
+            if *stop.borrow() {
+                return false;
+            }
+            match self.try_acquire_or_renew().await {
+                Ok(true) => return true,
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "leader election: cannot reach the lease"),
+            }
+            tokio::select! {
+                _ = stop.wait_for(|stop| *stop) => return false,
+                _ = tokio::time::sleep(self.config.retry_period) => {}
+            }
+        }
+    }
+
     /// Gives the lease up (empty holder), so the next candidate need not wait for it to expire.
     pub async fn release(&mut self) -> Result<(), ClientError> {
         let name = self.config.lease_name.clone();

@@ -27,7 +27,6 @@ use crate::gc::{self, GcConfig};
 use crate::namespace::{self, NamespaceConfig};
 use crate::node_lifecycle::{self, NodeLifecycleConfig};
 use crate::replicaset::{self, ReplicaSetConfig};
-use crate::runtime::stopped;
 use crate::statefulset::{self, StatefulSetConfig};
 use crate::volume::{self, VolumeConfig};
 
@@ -146,21 +145,8 @@ pub async fn run(client: Client, config: ManagerConfig, shutdown: watch::Receive
 async fn lead(client: Client, config: ManagerConfig, mut shutdown: watch::Receiver<bool>) -> Result<(), ManagerError> {
     let election = config.leader_election.clone();
     let mut elector = LeaderElector::new(client.clone(), election.clone());
-    tracing::info!(lease = %format!("{}/{}", election.namespace, election.lease_name), identity = %election.identity,
-        "controller manager: waiting to become leader");
-    loop {
-        if *shutdown.borrow() {
-            return Ok(());
-        }
-        match elector.try_acquire_or_renew().await {
-            Ok(true) => break,
-            Ok(false) => {}
-            Err(e) => tracing::warn!(error = %e, "leader election: cannot reach the lease"),
-        }
-        tokio::select! {
-            _ = stopped(&mut shutdown) => return Ok(()),
-            _ = tokio::time::sleep(election.retry_period) => {}
-        }
+    if !elector.acquire(&mut shutdown).await {
+        return Ok(());
     }
     // We hold the lease: `LeaderElector::run` keeps renewing it while the controllers run, and
     // drops (cancels) them if it is lost.

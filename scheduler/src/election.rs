@@ -69,21 +69,8 @@ pub async fn lead<F: Future<Output = ()>>(
     work: F,
 ) -> Result<(), ElectionError> {
     let mut elector = LeaderElector::new(client, config.clone());
-    tracing::info!(lease = %format!("{}/{}", config.namespace, config.lease_name), identity = %config.identity,
-        "waiting to become leader");
-    loop {
-        if *stop.borrow() {
-            return Ok(());
-        }
-        match elector.try_acquire_or_renew().await {
-            Ok(true) => break,
-            Ok(false) => {}
-            Err(e) => tracing::warn!(error = %e, "leader election: cannot reach the lease"),
-        }
-        tokio::select! {
-            _ = stopped(&mut stop) => return Ok(()),
-            _ = tokio::time::sleep(config.retry_period) => {}
-        }
+    if !elector.acquire(&mut stop).await {
+        return Ok(());
     }
     // We hold the lease; `LeaderElector::run` renews it at once and runs the work while renewing.
     let work = async move {
