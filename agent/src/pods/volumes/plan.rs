@@ -116,6 +116,18 @@ pub fn plan_volume(
         read_only,
         subpaths_made,
     };
+    // ConfigMap and Secret files: written by the agent into its own directory, mounted read-only.
+    let payload_volume = |path: PathBuf, files| {
+        Ok(planned(
+            Prepare::Payload {
+                dir: path.clone(),
+                files,
+            },
+            Source::Host(path),
+            true,
+            false,
+        ))
+    };
     if let Some(empty) = &volume.empty_dir {
         if empty.medium.as_deref() == Some("Memory") {
             let size =
@@ -170,16 +182,7 @@ pub fn plan_volume(
             cm.default_mode,
             cm.optional.unwrap_or(false),
         )?;
-        let path = dir("configmap")?;
-        return Ok(planned(
-            Prepare::Payload {
-                dir: path.clone(),
-                files,
-            },
-            Source::Host(path),
-            true,
-            false,
-        ));
+        return payload_volume(dir("configmap")?, files);
     }
     if let Some(secret) = &volume.secret {
         let name = secret.secret_name.clone().unwrap_or_default();
@@ -192,16 +195,7 @@ pub fn plan_volume(
             secret.default_mode,
             secret.optional.unwrap_or(false),
         )?;
-        let path = dir("secret")?;
-        return Ok(planned(
-            Prepare::Payload {
-                dir: path.clone(),
-                files,
-            },
-            Source::Host(path),
-            true,
-            false,
-        ));
+        return payload_volume(dir("secret")?, files);
     }
     if let Some(host) = &volume.host_path {
         let (path, type_) = host_path(&host.path, host.type_.as_deref())?;
