@@ -157,20 +157,21 @@ async fn ingress_routes_by_host_and_path_to_pods_on_docker() {
     .await;
     assert!(headers.contains("x-forwarded-proto: http\n"), "{headers}");
     assert!(headers.contains("x-forwarded-for: 127.0.0.1"), "{headers}");
-    // Both hello pods get requests (round-robin over the ready endpoints).
-    let mut pods = std::collections::BTreeSet::new();
-    for _ in 0..20 {
-        let (_, body) = get(http_port, "hello.test", "/")
-            .await
-            .expect("a request to hello.test");
-        if let Some(line) = body.lines().find(|l| l.starts_with("pod:")) {
-            pods.insert(line.to_string());
+    // Both hello pods get requests (round-robin over the ready endpoints). The second pod may
+    // become ready after the first answered, so keep asking until both have, with a deadline.
+    let pods = std::cell::RefCell::new(std::collections::BTreeSet::new());
+    eventually_ok(Duration::from_secs(60), "requests reaching both hello pods", || {
+        let pods = &pods;
+        async move {
+            let (_, body) = get(http_port, "hello.test", "/").await?;
+            let mut pods = pods.borrow_mut();
+            if let Some(line) = body.lines().find(|l| l.starts_with("pod:")) {
+                pods.insert(line.to_string());
+            }
+            if pods.len() == 2 { Ok(()) } else { Err(format!("{pods:?}")) }
         }
-        if pods.len() == 2 {
-            break;
-        }
-    }
-    assert_eq!(pods.len(), 2, "requests did not reach both hello pods: {pods:?}");
+    })
+    .await;
     // No rule for this host, no default backend.
     let (status, body) = get(http_port, "nobody.test", "/")
         .await
