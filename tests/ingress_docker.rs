@@ -168,7 +168,11 @@ async fn ingress_routes_by_host_and_path_to_pods_on_docker() {
             if let Some(line) = body.lines().find(|l| l.starts_with("pod:")) {
                 pods.insert(line.to_string());
             }
-            if pods.len() == 2 { Ok(()) } else { Err(format!("{pods:?}")) }
+            if pods.len() == 2 {
+                Ok(())
+            } else {
+                Err(format!("{pods:?}"))
+            }
         }
     })
     .await;

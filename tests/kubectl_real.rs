@@ -9,20 +9,11 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::cluster::{skip_or_fail, UpCluster};
-use common::kubectl::Kubectl;
-
-fn kubectl_installed() -> bool {
-    Command::new("kubectl")
-        .args(["version", "--client"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
+use common::kubectl::{kubectl_installed, Kubectl};
 
 /// The names of the `app=web` pods that are Running and not being deleted.
 fn running_pods(kubectl: &Kubectl) -> Vec<String> {

@@ -22,6 +22,7 @@ pub mod filter;
 pub mod handlers;
 pub mod metrics;
 pub mod patch;
+pub mod protobuf;
 pub mod registry;
 pub mod request;
 pub mod server;

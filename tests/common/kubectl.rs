@@ -6,6 +6,16 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+/// Whether a `kubectl` is on the PATH.
+pub fn kubectl_installed() -> bool {
+    Command::new("kubectl")
+        .args(["version", "--client"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 /// Runs kubectl with one kubeconfig and its own discovery cache.
 pub struct Kubectl {
     kubeconfig: PathBuf,

@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use kubelab_api::codec::FieldValidation;
 
 use crate::error::{json_bytes, ApiError};
+use crate::protobuf;
 use crate::registry::{Target, WriteOptions};
 use crate::request::{parse_route, Query, RequestInfo, Route, Verb};
 use crate::state::AppState;
@@ -210,31 +211,42 @@ async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<
     if declared.is_some_and(|len| len > limit) {
         return Err(too_large());
     }
-    refuse_binary_encodings(headers)?;
+    let media_type = body_media_type(headers);
+    if media_type.as_deref() == Some("application/cbor") {
+        return Err(ApiError::UnsupportedMediaType(
+            "the body of the request was in an unknown format - accepted media types include: \
+             application/json, application/yaml, application/vnd.kubernetes.protobuf (not application/cbor)"
+                .into(),
+        ));
+    }
     // The only way reading a body with a limit fails, besides the limit, is a client that went
     // away; nobody reads the answer then, so 413 is as good as any.
-    axum::body::to_bytes(body, limit).await.map_err(|_| too_large())
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| too_large())?;
+    if media_type.as_deref() == Some(protobuf::MEDIA_TYPE) {
+        return protobuf_to_json(&bytes);
+    }
+    Ok(bytes)
 }
 
-/// Bodies are JSON or YAML (or a patch format); kube-apiserver also takes protobuf and CBOR,
-/// which kubelab does not speak. Saying so with 415, in kube-apiserver's words, is what makes a
-/// client that prefers them (kubectl's `create secret`, client-go) send JSON instead, rather than
-/// getting its binary body parsed as YAML.
-fn refuse_binary_encodings(headers: &HeaderMap) -> Result<(), ApiError> {
-    let media_type = headers
+/// The body's media type, lower case, without parameters (`application/json`).
+fn body_media_type(headers: &HeaderMap) -> Option<String> {
+    headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase());
-    match media_type.as_deref() {
-        Some("application/vnd.kubernetes.protobuf" | "application/cbor") => {
-            Err(ApiError::UnsupportedMediaType(format!(
-                "the body of the request was in an unknown format - accepted media types include: \
-                 application/json, application/yaml (not {})",
-                media_type.unwrap_or_default()
-            )))
-        }
-        _ => Ok(()),
+        .map(|v| v.trim().to_ascii_lowercase())
+}
+
+/// kubectl's `create` generators send protobuf (see [`crate::protobuf`]); everything after this
+/// point reads JSON. A broken body is 400; a kind or field kubelab cannot read is 415, in
+/// kube-apiserver's words, naming what it could not read.
+fn protobuf_to_json(bytes: &[u8]) -> Result<Bytes, ApiError> {
+    match protobuf::to_json(bytes) {
+        Ok(json) => Ok(Bytes::from(json)),
+        Err(err) if err.is_malformed() => Err(ApiError::BadRequest(format!("error decoding the protobuf body: {err}"))),
+        Err(err) => Err(ApiError::UnsupportedMediaType(format!(
+            "the body of the request was in an unknown format - {err}"
+        ))),
     }
 }
 

@@ -360,31 +360,51 @@ async fn extreme_numbers_do_not_panic() {
         .assert_status(400, "BadRequest");
 }
 
-/// kubectl's generators (`create secret generic`) send protobuf; kubelab speaks JSON and YAML
-/// only, and says so with 415 instead of reading the binary body as YAML.
+/// kubectl's generators (`create secret generic`) send protobuf: kubelab reads it for the kinds
+/// they create (see `protobuf/tests.rs` for each), answers 415 naming the kind for others,
+/// 400 for broken bytes, and 415 for CBOR, which it does not speak. Nothing refused is stored.
 #[tokio::test]
-async fn protobuf_and_cbor_bodies_are_415() {
+async fn binary_bodies_are_read_or_refused_by_name() {
     let f = Fixture::new().await;
-    for content_type in [
-        "application/vnd.kubernetes.protobuf",
-        "application/cbor; charset=binary",
-    ] {
-        let reply = f
-            .send(
-                Method::POST,
-                "/api/v1/namespaces/default/secrets",
-                Some("k8s\u{0}\n\u{2}v1"),
-                Some(content_type),
-            )
-            .await;
-        assert_eq!(reply.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{}", reply.text);
-        assert_eq!(reply.json["reason"], "UnsupportedMediaType");
-        assert!(
-            reply.text.contains("accepted media types include: application/json"),
-            "{}",
-            reply.text
-        );
-    }
-    let list = f.get("/api/v1/namespaces/default/secrets").await;
+    let secrets = "/api/v1/namespaces/default/secrets";
+    let protobuf = Some("application/vnd.kubernetes.protobuf");
+    let reply = f.send(Method::POST, secrets, Some("k8s\u{0}\n\u{2}v1"), protobuf).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
+    assert!(
+        reply.text.contains("error decoding the protobuf body"),
+        "{}",
+        reply.text
+    );
+
+    // runtime.Unknown{typeMeta{apiVersion "batch/v1", kind "Job"}}
+    let job = "k8s\u{0}\n\u{f}\n\u{8}batch/v1\u{12}\u{3}Job";
+    let reply = f.send(Method::POST, secrets, Some(job), protobuf).await;
+    assert_eq!(reply.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{}", reply.text);
+    assert_eq!(reply.json["reason"], "UnsupportedMediaType");
+    assert!(reply.text.contains("\\\"Job\\\""), "{}", reply.text);
+
+    let reply = f
+        .send(
+            Method::POST,
+            secrets,
+            Some("\u{a2}"),
+            Some("application/cbor; charset=binary"),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{}", reply.text);
+    assert!(reply.text.contains("(not application/cbor)"), "{}", reply.text);
+
+    let list = f.get(secrets).await;
     assert_eq!(list.json["items"], serde_json::json!([]), "nothing was stored");
+
+    // A real `kubectl create secret generic s1 --from-literal=a=b ...` body is created.
+    let hex = include_str!("../protobuf/testdata/kubectl-create-secret.hex").trim();
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    let reply = f.send_bytes(Method::POST, secrets, bytes, protobuf).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    assert_eq!(reply.json["metadata"]["name"], "s1");
+    assert_eq!(reply.json["data"]["a"], "Yg==");
 }

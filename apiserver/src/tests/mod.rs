@@ -63,13 +63,17 @@ impl Fixture {
 
     /// Sends a request; the body is sent as is, with `content_type` if given.
     pub async fn send(&self, method: Method, uri: &str, body: Option<&str>, content_type: Option<&str>) -> Reply {
+        let body = body.unwrap_or("").as_bytes().to_vec();
+        self.send_bytes(method, uri, body, content_type).await
+    }
+
+    /// As [`Fixture::send`], with a binary body.
+    pub async fn send_bytes(&self, method: Method, uri: &str, body: Vec<u8>, content_type: Option<&str>) -> Reply {
         let mut request = Request::builder().method(method).uri(uri);
         if let Some(ct) = content_type {
             request = request.header("content-type", ct);
         }
-        let request = request
-            .body(Body::from(body.unwrap_or("").to_string()))
-            .expect("request");
+        let request = request.body(Body::from(body)).expect("request");
         let response = self.app().oneshot(request).await.expect("infallible");
         let status = response.status();
         let headers = response.headers().clone();
