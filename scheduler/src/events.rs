@@ -10,6 +10,12 @@
 //! The same message goes into the pod's status, as condition `PodScheduled=False` with reason
 //! `Unschedulable`, which is what `kubectl get pods` and controllers read. The status is only
 //! written when the message changes, so a pod retried every 10 s does not write every 10 s.
+//!
+//! Events are a diagnostic aid, not state, so they never hold scheduling up: [`Recorder::event`]
+//! puts the event on a queue of [`QUEUE`] and one background task writes them, one at a time.
+//! When the API server is slower than the scheduler (a burst of thousands of pods), the queue
+//! fills and further events are dropped, as client-go's event broadcaster does (it queues 1,000
+//! and drops when full). The bindings, the state that matters, get the API server's attention.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -18,6 +24,10 @@ use kubelab_api::microtime::MicroTime;
 use kubelab_api::{ObjectMeta, Time};
 use kubelab_client::{Api, Client, ClientError, Patch};
 use serde_json::json;
+use tokio::sync::mpsc;
+
+/// Events waiting to be written before new ones are dropped (client-go's `maxQueuedEvents`).
+pub const QUEUE: usize = 1000;
 
 /// The `PodScheduled` condition's reason for a pod no node can take.
 pub const REASON_UNSCHEDULABLE: &str = "Unschedulable";
@@ -103,29 +113,39 @@ pub struct Recorder {
     client: Client,
     component: String,
     instance: String,
+    events: mpsc::Sender<Event>,
 }
 
 impl Recorder {
+    /// A recorder whose events a background task writes; it must be made inside a Tokio runtime,
+    /// and the task ends when the last clone is dropped.
     pub fn new(client: Client, component: &str, instance: &str) -> Self {
+        let (events, mut queued) = mpsc::channel::<Event>(QUEUE);
+        let writer = client.clone();
+        tokio::spawn(async move {
+            while let Some(event) = queued.recv().await {
+                if let Err(e) = write(&writer, &event).await {
+                    tracing::debug!(error = %e, "event not written");
+                }
+            }
+        });
         Recorder {
             client,
             component: component.into(),
             instance: instance.into(),
+            events,
         }
     }
 
-    pub async fn event(&self, pod: &Pod, type_: &str, reason: &str, message: &str) -> Result<(), EventError> {
+    /// Queues an event about `pod`; never waits. Returns false if the queue was full and the
+    /// event was dropped.
+    pub fn event(&self, pod: &Pod, type_: &str, reason: &str, message: &str) -> bool {
         let event = pod_event(pod, type_, reason, message, &self.component, &self.instance);
-        let events: Api<Event> = Api::namespaced(self.client.clone(), pod.metadata.namespace());
-        events
-            .create(&event)
-            .await
-            .map(|_| ())
-            .map_err(|source| EventError::Api {
-                what: "an event",
-                pod: pod.metadata.name().to_string(),
-                source,
-            })
+        let queued = self.events.try_send(event).is_ok();
+        if !queued {
+            tracing::debug!(pod = %pod.metadata.name(), reason, "event queue full: event dropped");
+        }
+        queued
     }
 
     /// Sets `PodScheduled=False, reason Unschedulable` with `message`, unless it is already so.
@@ -153,6 +173,19 @@ impl Recorder {
             }),
         }
     }
+}
+
+async fn write(client: &Client, event: &Event) -> Result<(), EventError> {
+    let events: Api<Event> = Api::namespaced(client.clone(), event.metadata.namespace());
+    events
+        .create(event)
+        .await
+        .map(|_| ())
+        .map_err(|source| EventError::Api {
+            what: "an event",
+            pod: event.involved_object.name.clone().unwrap_or_default(),
+            source,
+        })
 }
 
 #[cfg(test)]

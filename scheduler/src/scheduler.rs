@@ -353,9 +353,7 @@ impl SchedulingLoop {
                     if let Err(e) = recorder.mark_unschedulable(&pod, &message).await {
                         tracing::warn!(error = %e, "cannot set PodScheduled=False");
                     }
-                    if let Err(e) = recorder.event(&pod, "Warning", "FailedScheduling", &message).await {
-                        tracing::warn!(error = %e, "cannot record FailedScheduling");
-                    }
+                    recorder.event(&pod, "Warning", "FailedScheduling", &message);
                     drop(permit);
                 });
             }
@@ -381,9 +379,7 @@ impl Binding {
                 self.queue.done(&key);
                 tracing::debug!(pod = %key, %node, "bound");
                 let message = scheduled_message(&pod, &node);
-                if let Err(e) = self.recorder.event(&pod, "Normal", "Scheduled", &message).await {
-                    tracing::warn!(error = %e, "cannot record Scheduled");
-                }
+                self.recorder.event(&pod, "Normal", "Scheduled", &message);
             }
             // Deleted, being deleted, or already bound by someone else: nothing left to do.
             Err(e) if e.is_not_found() || e.is_conflict() => {
