@@ -38,6 +38,19 @@ where
     }
 }
 
+/// [`serve`] on a socket opened outside this runtime ([`crate::listen`]): it joins this
+/// runtime's `epoll` first, so its connections are served by the thread that runs this task.
+pub async fn serve_std<R>(listener: std::net::TcpListener, route: R)
+where
+    R: Service<ConnectRequest, Response = Backend, Error = RouteError> + Clone + Send + 'static,
+    R::Future: Send,
+{
+    match TcpListener::from_std(listener) {
+        Ok(listener) => serve(listener, route).await,
+        Err(e) => tracing::error!(error = %e, "cannot watch the listening socket"),
+    }
+}
+
 async fn forward<R>(mut inbound: TcpStream, client: SocketAddr, route: R)
 where
     R: Service<ConnectRequest, Response = Backend, Error = RouteError>,

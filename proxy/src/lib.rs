@@ -13,7 +13,8 @@
 //!   and per port a tower stack does the work, outside in: [`route`] (no endpoints: reset at
 //!   once; session affinity) → [`retry`] (a failed connect tries another pod) → [`balance`]
 //!   (power of two choices over open connections) → [`backend`] (connect, count). [`forward`]
-//!   accepts and splices bytes;
+//!   accepts and splices bytes, on [`workers`]: one single-threaded runtime per thread, each
+//!   with its own listening socket per port ([`listen`]);
 //! - the **manager** ([`manager`], `kubelab service-proxy`, one per cluster): watches every
 //!   Service and keeps exactly one proxy container per ClusterIP Service, with the right IP,
 //!   DNS aliases and published NodePorts.
@@ -23,10 +24,12 @@ pub mod backend;
 pub mod balance;
 pub mod follow;
 pub mod forward;
+pub mod listen;
 pub mod manager;
 pub mod plan;
 pub mod retry;
 pub mod route;
+pub mod workers;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -35,7 +38,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kubelab_client::{Client, Config};
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -43,6 +45,7 @@ use crate::affinity::Affinity;
 use crate::balance::Pool;
 use crate::plan::Plan;
 use crate::route::Route;
+use crate::workers::{WorkerError, Workers};
 
 /// What one proxy serves.
 #[derive(Clone, Debug)]
@@ -54,6 +57,8 @@ pub struct ProxyConfig {
     pub service: String,
     /// The address the Service's ports are opened on (`0.0.0.0` in the proxy's container).
     pub listen_ip: IpAddr,
+    /// How many threads forward connections (see [`workers`]).
+    pub threads: usize,
 }
 
 /// Why the proxy could not run.
@@ -62,22 +67,27 @@ pub enum ProxyError {
     /// The configuration is unusable (bad API server URL, empty names).
     #[error("invalid proxy configuration: {0}")]
     Config(String),
+    /// The forwarding threads could not start.
+    #[error(transparent)]
+    Workers(#[from] WorkerError),
 }
 
-/// Runs the proxy until `shutdown` completes.
+/// Runs the proxy until `shutdown` completes. The control work runs on the caller's runtime,
+/// the forwarding on `config.threads` threads of its own.
 pub async fn run(config: ProxyConfig, shutdown: impl Future<Output = ()>) -> Result<(), ProxyError> {
     if config.namespace.is_empty() || config.service.is_empty() {
         return Err(ProxyError::Config("--namespace and --service must not be empty".into()));
     }
     let client = Client::new(Config::new(config.apiserver.clone()))
         .map_err(|e| ProxyError::Config(format!("API server {:?}: {e}", config.apiserver)))?;
+    let workers = Workers::start(config.threads)?;
     let (plans_tx, mut plans) = watch::channel(None);
     let follower = {
         let (namespace, service) = (config.namespace.clone(), config.service.clone());
         tokio::spawn(async move { follow::follow(client, &namespace, &service, plans_tx).await })
     };
     tracing::info!(service = %format!("{}/{}", config.namespace, config.service), apiserver = %config.apiserver, "proxy started");
-    let mut ports = Ports::new(config.listen_ip);
+    let mut ports = Ports::new(config.listen_ip, workers);
     // Ports that could not be opened are tried again now and then (another process may hold one).
     let mut retry = tokio::time::interval(Duration::from_secs(1));
     tokio::pin!(shutdown);
@@ -93,18 +103,20 @@ pub async fn run(config: ProxyConfig, shutdown: impl Future<Output = ()>) -> Res
         }
         let plan = plans.borrow_and_update().clone();
         if let Some(plan) = plan {
-            ports.apply(&plan).await;
+            ports.apply(&plan);
         }
     }
     follower.abort();
     Ok(())
 }
 
-/// The open Service ports, each with its listener task and backend pool.
+/// The open Service ports, each with its listener tasks (one per worker) and backend pool.
 struct Ports {
     listen_ip: IpAddr,
     open: BTreeMap<u16, OpenPort>,
     failed: Vec<u16>,
+    /// Last, so that the ports' tasks are aborted before the workers stop.
+    workers: Workers,
 }
 
 /// One open port. Affinity is per port, as in Kubernetes: one client may stick to different
@@ -112,21 +124,25 @@ struct Ports {
 struct OpenPort {
     pool: Pool,
     affinity: Arc<Affinity>,
-    task: JoinHandle<()>,
+    /// The accept loops, one on each worker; aborting one closes its socket.
+    tasks: Vec<JoinHandle<()>>,
 }
 
 impl Drop for OpenPort {
     fn drop(&mut self) {
-        self.task.abort();
+        for task in &self.tasks {
+            task.abort();
+        }
     }
 }
 
 impl Ports {
-    fn new(listen_ip: IpAddr) -> Self {
+    fn new(listen_ip: IpAddr, workers: Workers) -> Self {
         Ports {
             listen_ip,
             open: BTreeMap::new(),
             failed: Vec::new(),
+            workers,
         }
     }
 
@@ -134,8 +150,9 @@ impl Ports {
         !self.failed.is_empty()
     }
 
-    /// Opens, updates and closes ports to match `plan`.
-    async fn apply(&mut self, plan: &Plan) {
+    /// Opens, updates and closes ports to match `plan`. Called on the control runtime: the
+    /// pools' balancers run there, shared by the workers.
+    fn apply(&mut self, plan: &Plan) {
         for reason in &plan.skipped {
             tracing::warn!("{reason}");
         }
@@ -150,7 +167,7 @@ impl Ports {
         for (port, wanted) in &plan.ports {
             if !self.open.contains_key(port) {
                 let addr = SocketAddr::new(self.listen_ip, *port);
-                let listener = match TcpListener::bind(addr).await {
+                let listeners = match listen::bind_shared(addr, self.workers.len()) {
                     Ok(l) => l,
                     Err(e) => {
                         tracing::warn!(%addr, error = %e, "cannot open the service port; will try again");
@@ -161,9 +178,12 @@ impl Ports {
                 let pool = Pool::new();
                 let affinity = Arc::new(Affinity::default());
                 let route = Route::new(pool.service(), pool.subscribe(), affinity.clone());
-                let task = tokio::spawn(forward::serve(listener, route));
-                tracing::info!(%addr, name = %wanted.name, "port open");
-                self.open.insert(*port, OpenPort { pool, affinity, task });
+                let serving = listeners
+                    .into_iter()
+                    .map(|listener| forward::serve_std(listener, route.clone()));
+                let tasks = self.workers.spawn_each(serving);
+                tracing::info!(%addr, name = %wanted.name, threads = tasks.len(), "port open");
+                self.open.insert(*port, OpenPort { pool, affinity, tasks });
             }
             if let Some(open) = self.open.get(port) {
                 open.affinity.set_timeout(plan.affinity);
@@ -179,5 +199,90 @@ impl Ports {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::PortPlan;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+
+    /// A backend that echoes what it reads, on every connection.
+    async fn echo_server() -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let (mut read, mut write) = stream.split();
+                    let _ = tokio::io::copy(&mut read, &mut write).await;
+                });
+            }
+        });
+        addr
+    }
+
+    fn plan_with(port: u16, backends: &[SocketAddr]) -> Plan {
+        let wanted = PortPlan {
+            name: "echo".into(),
+            backends: backends.iter().copied().collect(),
+        };
+        Plan {
+            ports: [(port, wanted)].into(),
+            ..Plan::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn an_open_port_forwards_on_the_workers_and_a_closed_one_refuses() {
+        let backend = echo_server().await;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let service = SocketAddr::from(([127, 0, 0, 1], port));
+        let mut ports = Ports::new(service.ip(), Workers::start(2).unwrap());
+        ports.apply(&plan_with(port, &[backend]));
+        assert!(!ports.has_failures());
+
+        // Enough connections that, with the kernel's hashing, both workers very likely serve some.
+        let mut clients = Vec::new();
+        for i in 0..16u8 {
+            let mut client = TcpStream::connect(service).await.unwrap();
+            client.write_all(&[i; 3]).await.unwrap();
+            clients.push(client);
+        }
+        for (i, client) in clients.iter_mut().enumerate() {
+            let mut echoed = [0u8; 3];
+            tokio::time::timeout(Duration::from_secs(10), client.read_exact(&mut echoed))
+                .await
+                .expect("the proxy forwards within 10 s")
+                .unwrap();
+            assert_eq!(echoed, [i as u8; 3]);
+        }
+
+        ports.apply(&Plan::default());
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        // Aborting the accept loops closes their sockets on the workers' threads, a moment later.
+        while TcpStream::connect(service).await.is_ok() {
+            assert!(tokio::time::Instant::now() < deadline, "the closed port still accepts");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn zero_threads_is_a_configuration_error() {
+        let config = ProxyConfig {
+            apiserver: "http://127.0.0.1:1".into(),
+            namespace: "default".into(),
+            service: "web".into(),
+            listen_ip: [127, 0, 0, 1].into(),
+            threads: 0,
+        };
+        let err = run(config, std::future::pending()).await.unwrap_err();
+        assert!(matches!(err, ProxyError::Workers(WorkerError::NoThreads)), "{err}");
     }
 }

@@ -20,7 +20,7 @@ struct Cli {
     /// The address to open the Service's ports on.
     #[arg(long, default_value = "0.0.0.0")]
     listen_ip: IpAddr,
-    /// Threads forwarding connections.
+    /// Threads forwarding connections, each with its own runtime and listening sockets.
     #[arg(long, env = "KUBELAB_PROXY_THREADS", default_value_t = 2)]
     threads: usize,
 }
@@ -31,19 +31,15 @@ static GLOBAL: kubelab::Allocator = kubelab::Allocator {};
 fn main() -> anyhow::Result<()> {
     kubelab::logging::init();
     let cli = Cli::parse();
-    let runtime = if cli.threads <= 1 {
-        tokio::runtime::Builder::new_current_thread().enable_all().build()?
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(cli.threads)
-            .enable_all()
-            .build()?
-    };
+    // This thread does the control work (the API watch, opening ports, the balancers); the
+    // proxy starts its forwarding threads itself.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let config = kubelab_proxy::ProxyConfig {
         apiserver: cli.apiserver,
         namespace: cli.namespace,
         service: cli.service,
         listen_ip: cli.listen_ip,
+        threads: cli.threads,
     };
     runtime.block_on(kubelab_proxy::run(config, kubelab::shutdown::signal()))?;
     Ok(())
