@@ -47,10 +47,20 @@ enum Command {
 #[global_allocator]
 static GLOBAL: kubelab::Allocator = kubelab::Allocator {};
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     kubelab::logging::init();
-    match Cli::parse().command {
+    let command = Cli::parse().command;
+    // A node agent runs on every node for good: it gets a runtime sized for it (see
+    // `agent_cmd::tokio_runtime`); everything else gets tokio's default, a thread per core.
+    let runtime = match &command {
+        Command::Agent(args) => kubelab::agent_cmd::tokio_runtime(args)?,
+        _ => tokio::runtime::Runtime::new()?,
+    };
+    runtime.block_on(run(command))
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
         Command::Apiserver(args) => apiserver_cmd::run(args).await,
         Command::Agent(args) => kubelab::agent_cmd::run(args).await,
         Command::Scheduler(args) => kubelab::scheduler_cmd::run(args).await,

@@ -10,6 +10,11 @@ use std::time::Duration;
 
 use kubelab_api::quantity::Quantity;
 
+/// Pods synced at once by default. A sync mostly waits on the runtime, so this is how many pods
+/// are being started at once; at 16 (32 containers being created and started) Docker is the
+/// bottleneck of a burst on a small machine, and more in flight only holds more memory at once.
+pub const DEFAULT_SYNC_WORKERS: usize = 16;
+
 /// Everything [`crate::run`] needs besides the API client and the container runtime.
 #[derive(Clone, Debug)]
 pub struct AgentConfig {
@@ -48,7 +53,10 @@ pub struct AgentConfig {
     pub crash_backoff_base: Duration,
     /// The longest wait (Kubernetes: 5 min).
     pub crash_backoff_max: Duration,
-    /// How many pods are synced at once.
+    /// How many pods are synced at once (`--sync-workers`); one pod is never synced twice at
+    /// once, whatever the number. The kubelet has no limit at all (a pod worker per pod). Syncs
+    /// spend their time waiting on the runtime, so there must be enough of them in flight for the
+    /// runtime, not the agent, to set the pace of a burst.
     pub workers: usize,
     /// Where the agent keeps pods' volumes (`--root-dir`; the kubelet's `/var/lib/kubelet`).
     pub root_dir: std::path::PathBuf,
@@ -77,7 +85,7 @@ impl AgentConfig {
             resync_interval: Duration::from_secs(60),
             crash_backoff_base: Duration::from_secs(10),
             crash_backoff_max: Duration::from_secs(300),
-            workers: 4,
+            workers: DEFAULT_SYNC_WORKERS,
             root_dir: std::path::PathBuf::new(),
             volume_refresh_interval: Duration::from_secs(2),
             volume_cleanup_interval: Duration::from_secs(10),

@@ -478,24 +478,34 @@ impl RawDocker<'_> {
             filters: Some(filters),
             ..Default::default()
         };
-        let ids: Vec<String> = self
+        let (sandboxes, apps): (Vec<_>, Vec<_>) = self
             .docker
             .list_containers(Some(options))
             .await?
             .into_iter()
-            .filter_map(|c| c.id)
-            .collect();
-        futures_util::stream::iter(ids)
-            .map(|id| async move {
-                let options = bollard::query_parameters::RemoveContainerOptions {
-                    force: true,
-                    ..Default::default()
-                };
-                self.docker.remove_container(&id, Some(options)).await
-            })
+            .partition(|c| {
+                c.labels.as_ref().is_some_and(|l| {
+                    l.get(kubelab_agent::runtime::labels::SANDBOX)
+                        .is_some_and(|v| v == "true")
+                })
+            });
+        let remove = |id: String| async move {
+            let options = bollard::query_parameters::RemoveContainerOptions {
+                force: true,
+                ..Default::default()
+            };
+            self.docker.remove_container(&id, Some(options)).await
+        };
+        futures_util::stream::iter(apps.into_iter().filter_map(|c| c.id))
+            .map(remove)
             .buffer_unordered(16)
             .try_collect::<Vec<()>>()
             .await?;
+        // Pause containers hold the network endpoints: one at a time, or Docker 20.10 may lose
+        // count of them and refuse to remove the network at the end (see `DockerRuntime`).
+        for id in sandboxes.into_iter().filter_map(|c| c.id) {
+            remove(id).await?;
+        }
         Ok(())
     }
 }

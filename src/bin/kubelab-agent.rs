@@ -13,8 +13,8 @@ struct Cli {
 #[global_allocator]
 static GLOBAL: kubelab::Allocator = kubelab::Allocator {};
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     kubelab::logging::init();
-    agent_cmd::run(Cli::parse().args).await
+    let args = Cli::parse().args;
+    agent_cmd::tokio_runtime(&args)?.block_on(agent_cmd::run(args))
 }

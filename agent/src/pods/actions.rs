@@ -113,12 +113,8 @@ pub async fn execute(
         }
     };
     let pod_ip = if plan.create_sandbox {
-        runtime
-            .list_sandboxes()
-            .await?
-            .into_iter()
-            .find(|s| s.id == sandbox_id)
-            .and_then(|s| s.ip)
+        let (sandboxes, _) = runtime.list_pod(pod.metadata.namespace(), pod.metadata.name()).await?;
+        sandboxes.into_iter().find(|s| s.id == sandbox_id).and_then(|s| s.ip)
     } else {
         observed.current_sandbox().and_then(|s| s.ip.clone())
     };

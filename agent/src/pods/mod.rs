@@ -187,38 +187,35 @@ async fn worker(shared: Arc<Shared>, resync: Duration) {
     }
 }
 
-/// Lists the runtime objects of pod `namespace/name` (of any uid).
-async fn list_objects(
-    shared: &Shared,
-    namespace: &str,
-    name: &str,
-) -> Result<(Vec<SandboxStatus>, Vec<ContainerStatus>), RuntimeError> {
-    let sandboxes = shared.runtime.list_sandboxes().await?;
-    let containers = shared.runtime.list_containers().await?;
-    Ok((
-        sandboxes
-            .into_iter()
-            .filter(|s| s.namespace == namespace && s.pod_name == name)
-            .collect(),
-        containers
-            .into_iter()
-            .filter(|c| c.namespace == namespace && c.pod_name == name)
-            .collect(),
+/// Observes pod `pod`: lists its runtime objects again (see [`observed_from`]).
+async fn observe(shared: &Shared, pod: &Pod) -> Result<ObservedPod, RuntimeError> {
+    let uid = pod.metadata.uid.as_deref().unwrap_or_default();
+    let (sandboxes, containers) = shared
+        .runtime
+        .list_pod(pod.metadata.namespace(), pod.metadata.name())
+        .await?;
+    Ok(observed_from(
+        shared,
+        uid,
+        sandboxes.into_iter().filter(|s| s.pod_uid == uid).collect(),
+        containers.into_iter().filter(|c| c.pod_uid == uid).collect(),
     ))
 }
 
-/// Observes pod `pod` (its runtime objects, remembered failures and probe results).
-async fn observe(shared: &Shared, pod: &Pod) -> Result<ObservedPod, RuntimeError> {
-    let uid = pod.metadata.uid.as_deref().unwrap_or_default();
-    let (sandboxes, containers) = list_objects(shared, pod.metadata.namespace(), pod.metadata.name()).await?;
-    let sandboxes = sandboxes.into_iter().filter(|s| s.pod_uid == uid).collect();
-    let containers: Vec<ContainerStatus> = containers.into_iter().filter(|c| c.pod_uid == uid).collect();
+/// What is known of the pod of `uid`, given its runtime objects: those, plus its remembered
+/// start failures and its probe results.
+fn observed_from(
+    shared: &Shared,
+    uid: &str,
+    sandboxes: Vec<SandboxStatus>,
+    containers: Vec<ContainerStatus>,
+) -> ObservedPod {
     let mut observed = ObservedPod::new(sandboxes, containers);
     observed.failures = shared.lock_failures().get(uid).cloned().unwrap_or_default();
     observed.probes = shared
         .probes
         .results_for(observed.containers.iter().map(|c| c.id.as_str()));
-    Ok(observed)
+    observed
 }
 
 /// Syncs one pod; returns when to sync it again at the latest.
@@ -226,7 +223,9 @@ pub async fn sync_pod(shared: &Shared, key: &str) -> Result<Option<Duration>, Po
     let (Some(namespace), name) = split_key(key) else {
         return Err(PodError::BadKey(key.to_string()));
     };
-    let (sandboxes, containers) = list_objects(shared, namespace, name).await?;
+    // Only this pod's objects: asking the runtime about the whole node on every sync would make
+    // a node of n pods cost n times more per sync.
+    let (sandboxes, containers) = shared.runtime.list_pod(namespace, name).await?;
     let Some(pod) = shared.pods.get(key) else {
         // Gone from the API (force-deleted, or deleted while the agent was down): whatever is
         // left of it is an orphan.
@@ -235,14 +234,14 @@ pub async fn sync_pod(shared: &Shared, key: &str) -> Result<Option<Duration>, Po
         return Ok(None);
     };
     let uid = pod.metadata.uid.clone().unwrap_or_default();
-    // Leftovers of an earlier pod of the same name.
-    let stale_sandboxes: Vec<SandboxStatus> = sandboxes.into_iter().filter(|s| s.pod_uid != uid).collect();
-    let stale_containers: Vec<ContainerStatus> = containers.into_iter().filter(|c| c.pod_uid != uid).collect();
+    // Leftovers of an earlier pod of the same name go; the rest is what the plan starts from.
+    let (sandboxes, stale_sandboxes): (Vec<_>, Vec<_>) = sandboxes.into_iter().partition(|s| s.pod_uid == uid);
+    let (containers, stale_containers): (Vec<_>, Vec<_>) = containers.into_iter().partition(|c| c.pod_uid == uid);
     if !stale_sandboxes.is_empty() || !stale_containers.is_empty() {
         remove_objects(shared, &stale_sandboxes, &stale_containers).await?;
     }
 
-    let mut observed = observe(shared, &pod).await?;
+    let mut observed = observed_from(shared, &uid, sandboxes, containers);
     let plan = compute_pod_actions(&pod, &observed, Utc::now(), &shared.backoff);
     let mut outcome = actions::Outcome::default();
     if !plan.is_empty() {

@@ -82,8 +82,9 @@ impl ProbeManager {
     }
 
     /// Starts runners for the running containers of `pod` that have probes, and stops the
-    /// runners of its containers that no longer run. `key` is the pod's queue key.
-    pub fn sync(&self, key: &str, pod: &Pod, observed: &ObservedPod) {
+    /// runners of its containers that no longer run. `key` is the pod's queue key. Runners share
+    /// the informer's copy of the pod (for their events) rather than each keeping one.
+    pub fn sync(&self, key: &str, pod: &Arc<Pod>, observed: &ObservedPod) {
         let pod_ip = observed
             .current_sandbox()
             .and_then(|s| s.ip.clone())
@@ -120,7 +121,7 @@ impl ProbeManager {
             );
             let target = Target {
                 key: key.to_string(),
-                pod: Arc::new(pod.clone()),
+                pod: pod.clone(),
                 container: container.clone(),
                 container_id: instance.id.clone(),
                 pod_ip: pod_ip.clone(),
@@ -499,13 +500,15 @@ mod tests {
         };
         let id = hollow.create_container(&sandbox, &config).await.unwrap();
         hollow.start_container(&id).await.unwrap();
-        let pod: Pod = serde_json::from_value(json!({
-            "metadata": {"name": "web", "namespace": "default", "uid": "u"},
-            "spec": {"containers": [{"name": "app", "image": "app-unhealthy",
-                "livenessProbe": {"exec": {"command": ["x"]}, "periodSeconds": 5, "failureThreshold": 2},
-                "readinessProbe": {"exec": {"command": ["x"]}, "initialDelaySeconds": 3}}]}
-        }))
-        .unwrap();
+        let pod: Arc<Pod> = Arc::new(
+            serde_json::from_value(json!({
+                "metadata": {"name": "web", "namespace": "default", "uid": "u"},
+                "spec": {"containers": [{"name": "app", "image": "app-unhealthy",
+                    "livenessProbe": {"exec": {"command": ["x"]}, "periodSeconds": 5, "failureThreshold": 2},
+                    "readinessProbe": {"exec": {"command": ["x"]}, "initialDelaySeconds": 3}}]}
+            }))
+            .unwrap(),
+        );
         let observed = ObservedPod::new(
             hollow.list_sandboxes().await.unwrap(),
             hollow.list_containers().await.unwrap(),

@@ -18,45 +18,33 @@ use std::time::Duration;
 use tokio::time::MissedTickBehavior;
 
 use super::Shared;
-use crate::runtime::ContainerState;
+use crate::runtime::{ObjectState, ObjectSummary};
 
 fn key(namespace: &str, name: &str) -> String {
     format!("{namespace}/{name}")
 }
 
-/// A coarse state: enough to tell that something happened.
-fn tag(state: &ContainerState) -> u8 {
-    match state {
-        ContainerState::Created => 0,
-        ContainerState::Running { .. } => 1,
-        ContainerState::Exited { .. } => 2,
-        ContainerState::Unknown => 3,
-    }
-}
-
 /// Relists the runtime every `period` and enqueues the pods whose objects changed.
+///
+/// The relist is the runtime's cheap summary (id, owner, one-word state): finding out *what*
+/// changed is the pod sync's job, for that one pod.
 pub async fn pleg(shared: Arc<Shared>, period: Duration) {
-    let mut last: HashMap<String, (String, u8)> = HashMap::new();
+    // Object id → (pod key, its state at the last relist).
+    let mut last: HashMap<String, (String, ObjectState)> = HashMap::new();
     let mut ticker = tokio::time::interval(period);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
-        let (sandboxes, containers) = match (
-            shared.runtime.list_sandboxes().await,
-            shared.runtime.list_containers().await,
-        ) {
-            (Ok(s), Ok(c)) => (s, c),
-            (Err(e), _) | (_, Err(e)) => {
+        let objects = match shared.runtime.relist().await {
+            Ok(objects) => objects,
+            Err(e) => {
                 tracing::warn!(error = %e, "relist failed");
                 continue;
             }
         };
-        let mut now: HashMap<String, (String, u8)> = HashMap::with_capacity(sandboxes.len() + containers.len());
-        for s in sandboxes {
-            now.insert(s.id, (key(&s.namespace, &s.pod_name), u8::from(s.ready)));
-        }
-        for c in containers {
-            now.insert(c.id, (key(&c.namespace, &c.pod_name), 10 + tag(&c.state)));
+        let mut now: HashMap<String, (String, ObjectState)> = HashMap::with_capacity(objects.len());
+        for object in objects {
+            now.insert(object.id, (key(&object.namespace, &object.pod_name), object.state));
         }
         for (id, entry) in &now {
             if last.get(id) != Some(entry) {
@@ -78,26 +66,25 @@ pub async fn housekeeping(shared: Arc<Shared>, period: Duration) {
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
-        let (sandboxes, containers) = match (
-            shared.runtime.list_sandboxes().await,
-            shared.runtime.list_containers().await,
-        ) {
-            (Ok(s), Ok(c)) => (s, c),
-            (Err(e), _) | (_, Err(e)) => {
+        let objects = match shared.runtime.relist().await {
+            Ok(objects) => objects,
+            Err(e) => {
                 tracing::warn!(error = %e, "housekeeping: listing the runtime failed");
                 continue;
             }
         };
-        let objects = sandboxes
-            .iter()
-            .map(|s| (&s.namespace, &s.pod_name, &s.pod_uid))
-            .chain(containers.iter().map(|c| (&c.namespace, &c.pod_name, &c.pod_uid)));
-        for (namespace, name, uid) in objects {
-            let key = key(namespace, name);
+        for ObjectSummary {
+            namespace,
+            pod_name,
+            pod_uid,
+            ..
+        } in objects
+        {
+            let key = key(&namespace, &pod_name);
             let claimed = shared
                 .pods
                 .get(&key)
-                .is_some_and(|pod| pod.metadata.uid.as_deref() == Some(uid.as_str()));
+                .is_some_and(|pod| pod.metadata.uid.as_deref() == Some(pod_uid.as_str()));
             if !claimed {
                 shared.queue.add(key);
             }

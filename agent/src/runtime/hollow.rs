@@ -176,6 +176,34 @@ impl HollowRuntime {
         &self.config
     }
 
+    fn sandbox_status(&self, id: &str, s: &Sandbox) -> SandboxStatus {
+        SandboxStatus {
+            id: id.to_string(),
+            pod_uid: s.config.pod_uid.clone(),
+            namespace: s.config.namespace.clone(),
+            pod_name: s.config.pod_name.clone(),
+            ip: s.ip_slot.map(|slot| self.ip_of(slot)),
+            ready: s.ready,
+            created_at: Some(s.created_at),
+        }
+    }
+
+    fn container_status(&self, id: &str, c: &Container, now: Instant) -> ContainerStatus {
+        ContainerStatus {
+            id: id.to_string(),
+            sandbox_id: Some(c.sandbox_id.clone()),
+            pod_uid: c.config.pod_uid.clone(),
+            namespace: c.config.namespace.clone(),
+            pod_name: c.config.pod_name.clone(),
+            name: c.config.name.clone(),
+            image: c.config.image.clone(),
+            image_id: format!("hollow://sha256:{:016x}", fnv(&c.config.image)),
+            state: c.state(self.config.run_for, now),
+            restart_count: c.config.restart_count,
+            created_at: Some(c.created_at),
+        }
+    }
+
     /// Makes the `kind` probe of container `container` of pod `pod_name` succeed or fail from now
     /// on (overrides the image-name convention).
     pub fn set_probe_result(&self, pod_name: &str, container: &str, kind: ProbeKind, success: bool) {
@@ -306,15 +334,7 @@ impl ContainerRuntime for HollowRuntime {
         Ok(state
             .sandboxes
             .iter()
-            .map(|(id, s)| SandboxStatus {
-                id: id.clone(),
-                pod_uid: s.config.pod_uid.clone(),
-                namespace: s.config.namespace.clone(),
-                pod_name: s.config.pod_name.clone(),
-                ip: s.ip_slot.map(|slot| self.ip_of(slot)),
-                ready: s.ready,
-                created_at: Some(s.created_at),
-            })
+            .map(|(id, s)| self.sandbox_status(id, s))
             .collect())
     }
 
@@ -412,20 +432,31 @@ impl ContainerRuntime for HollowRuntime {
         Ok(state
             .containers
             .iter()
-            .map(|(id, c)| ContainerStatus {
-                id: id.clone(),
-                sandbox_id: Some(c.sandbox_id.clone()),
-                pod_uid: c.config.pod_uid.clone(),
-                namespace: c.config.namespace.clone(),
-                pod_name: c.config.pod_name.clone(),
-                name: c.config.name.clone(),
-                image: c.config.image.clone(),
-                image_id: format!("hollow://sha256:{:016x}", fnv(&c.config.image)),
-                state: c.state(self.config.run_for, now),
-                restart_count: c.config.restart_count,
-                created_at: Some(c.created_at),
-            })
+            .map(|(id, c)| self.container_status(id, c, now))
             .collect())
+    }
+
+    async fn list_pod(
+        &self,
+        namespace: &str,
+        pod_name: &str,
+    ) -> Result<(Vec<SandboxStatus>, Vec<ContainerStatus>), RuntimeError> {
+        let state = self.lock();
+        let now = Instant::now();
+        let of_pod = |n: &str, p: &str| n == namespace && p == pod_name;
+        let sandboxes = state
+            .sandboxes
+            .iter()
+            .filter(|(_, s)| of_pod(&s.config.namespace, &s.config.pod_name))
+            .map(|(id, s)| self.sandbox_status(id, s))
+            .collect();
+        let containers = state
+            .containers
+            .iter()
+            .filter(|(_, c)| of_pod(&c.config.namespace, &c.config.pod_name))
+            .map(|(id, c)| self.container_status(id, c, now))
+            .collect();
+        Ok((sandboxes, containers))
     }
 
     async fn exec(
@@ -538,6 +569,7 @@ impl ContainerRuntime for HollowRuntime {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::ObjectState;
 
     fn sandbox(uid: &str) -> SandboxConfig {
         SandboxConfig {
@@ -597,6 +629,44 @@ mod tests {
         rt.remove_container(&web).await.unwrap();
         assert_eq!(rt.list_containers().await.unwrap().len(), 1);
         assert_eq!(rt.containers_created(), 2);
+    }
+
+    #[tokio::test]
+    async fn one_pods_objects_and_the_relist() {
+        let rt = HollowRuntime::new(HollowConfig::new("n1", "c"));
+        let sb = rt.run_sandbox(&sandbox("u1")).await.unwrap();
+        let web = rt.create_container(&sb, &container("web", "nginx")).await.unwrap();
+        rt.start_container(&web).await.unwrap();
+        let other = SandboxConfig {
+            pod_name: "q".into(),
+            ..sandbox("u2")
+        };
+        let other_sb = rt.run_sandbox(&other).await.unwrap();
+
+        let (sandboxes, containers) = rt.list_pod("default", "p").await.unwrap();
+        assert_eq!(
+            sandboxes.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+            [sb.as_str()]
+        );
+        assert_eq!(
+            containers.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+            [web.as_str()]
+        );
+        let (sandboxes, containers) = rt.list_pod("default", "q").await.unwrap();
+        assert_eq!((sandboxes.len(), containers.len()), (1, 0));
+        let (sandboxes, _) = rt.list_pod("other", "p").await.unwrap();
+        assert!(sandboxes.is_empty());
+
+        let relisted = rt.relist().await.unwrap();
+        assert_eq!(relisted.len(), 3);
+        let web_summary = relisted.iter().find(|o| o.id == web).unwrap();
+        assert_eq!((web_summary.sandbox, web_summary.state), (false, ObjectState::Running));
+        let other_summary = relisted.iter().find(|o| o.id == other_sb).unwrap();
+        assert!(other_summary.sandbox);
+        assert_eq!(
+            (other_summary.pod_name.as_str(), other_summary.pod_uid.as_str()),
+            ("q", "u2")
+        );
     }
 
     #[tokio::test]

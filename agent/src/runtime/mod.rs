@@ -230,6 +230,41 @@ pub struct ContainerStatus {
     pub created_at: Option<DateTime<Utc>>,
 }
 
+/// Whether a sandbox or container runs, in one word: all a cheap listing tells.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ObjectState {
+    Created,
+    Running,
+    Exited,
+    Unknown,
+}
+
+impl ObjectState {
+    /// The one word for a full [`ContainerState`].
+    pub fn of(state: &ContainerState) -> Self {
+        match state {
+            ContainerState::Created => ObjectState::Created,
+            ContainerState::Running { .. } => ObjectState::Running,
+            ContainerState::Exited { .. } => ObjectState::Exited,
+            ContainerState::Unknown => ObjectState::Unknown,
+        }
+    }
+}
+
+/// A sandbox or container of this node as a cheap listing sees it: whose it is and whether it
+/// runs, no times, exit codes or IPs. The PLEG and housekeeping need no more (see
+/// [`ContainerRuntime::relist`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ObjectSummary {
+    pub id: String,
+    pub pod_uid: String,
+    pub namespace: String,
+    pub pod_name: String,
+    /// A pod's sandbox, or else one of its containers.
+    pub sandbox: bool,
+    pub state: ObjectState,
+}
+
 /// `imagePullPolicy`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PullPolicy {
@@ -376,6 +411,57 @@ pub trait ContainerRuntime: Send + Sync + 'static {
 
     /// Every container of this node (by the node and cluster labels), with its state.
     async fn list_containers(&self) -> Result<Vec<ContainerStatus>, RuntimeError>;
+
+    /// The sandboxes and containers of pod `namespace/pod_name` (of any pod uid), with their
+    /// full state: what one pod sync looks at. The default filters the node-wide lists. A
+    /// runtime that can ask for one pod's objects (Docker, by label) should: a sync then costs
+    /// the same on a node of one pod as on a node of a hundred.
+    async fn list_pod(
+        &self,
+        namespace: &str,
+        pod_name: &str,
+    ) -> Result<(Vec<SandboxStatus>, Vec<ContainerStatus>), RuntimeError> {
+        let sandboxes = self.list_sandboxes().await?;
+        let containers = self.list_containers().await?;
+        Ok((
+            sandboxes
+                .into_iter()
+                .filter(|s| s.namespace == namespace && s.pod_name == pod_name)
+                .collect(),
+            containers
+                .into_iter()
+                .filter(|c| c.namespace == namespace && c.pod_name == pod_name)
+                .collect(),
+        ))
+    }
+
+    /// Every sandbox and container of this node, summarized: the kubelet's PLEG relist (the
+    /// CRI's `ListContainers`, without a `ContainerStatus` call per container). The default
+    /// summarizes the full lists; a runtime whose full state costs a request per object
+    /// (Docker's inspect) should answer from one cheap listing.
+    async fn relist(&self) -> Result<Vec<ObjectSummary>, RuntimeError> {
+        let sandboxes = self.list_sandboxes().await?.into_iter().map(|s| ObjectSummary {
+            id: s.id,
+            pod_uid: s.pod_uid,
+            namespace: s.namespace,
+            pod_name: s.pod_name,
+            sandbox: true,
+            state: if s.ready {
+                ObjectState::Running
+            } else {
+                ObjectState::Exited
+            },
+        });
+        let containers = self.list_containers().await?.into_iter().map(|c| ObjectSummary {
+            state: ObjectState::of(&c.state),
+            id: c.id,
+            pod_uid: c.pod_uid,
+            namespace: c.namespace,
+            pod_name: c.pod_name,
+            sandbox: false,
+        });
+        Ok(sandboxes.chain(containers).collect())
+    }
 
     /// Runs a command in a running container and waits for it (at most `timeout`).
     async fn exec(&self, container_id: &str, command: &[String], timeout: Duration)

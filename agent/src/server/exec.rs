@@ -95,7 +95,7 @@ pub async fn stream(
             ))
         }
     };
-    let containers = state.runtime.list_containers().await?;
+    let (_, containers) = state.runtime.list_pod(&namespace, &pod).await?;
     let not_found = || format!("container not found ({container:?})");
     let instance = match pick_instance(&containers, &namespace, &pod, &container, false) {
         Ok(instance) => instance,

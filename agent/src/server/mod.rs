@@ -202,7 +202,7 @@ async fn container_logs(
 ) -> Result<Response, ServerError> {
     let query = parse_query(raw.as_deref());
     let (mut options, previous) = log_options(&query)?;
-    let containers = state.runtime.list_containers().await?;
+    let (_, containers) = state.runtime.list_pod(&namespace, &pod).await?;
     let instance = pick_instance(&containers, &namespace, &pod, &container, previous)?;
     // A dead instance writes nothing more: following it would hang until the client gives up.
     options.follow &= !previous;
@@ -252,7 +252,7 @@ async fn exec(
         ));
     }
     let timeout = number(&query, "timeout")?.map_or(DEFAULT_EXEC_TIMEOUT, Duration::from_secs);
-    let containers = state.runtime.list_containers().await?;
+    let (_, containers) = state.runtime.list_pod(&namespace, &pod).await?;
     let instance = pick_instance(&containers, &namespace, &pod, &container, false)?;
     if !matches!(instance.state, crate::runtime::ContainerState::Running { .. }) {
         return Err(ServerError(

@@ -64,11 +64,8 @@ async fn pass(shared: &Shared) -> Result<(), Box<dyn std::error::Error + Send + 
         .filter_map(|p| p.metadata.uid.clone())
         .collect();
     let mut claimed = live.clone();
-    for c in shared.runtime.list_containers().await? {
-        claimed.insert(c.pod_uid);
-    }
-    for s in shared.runtime.list_sandboxes().await? {
-        claimed.insert(s.pod_uid);
+    for object in shared.runtime.relist().await? {
+        claimed.insert(object.pod_uid);
     }
 
     // Pod directories.

@@ -6,7 +6,9 @@
 //! containers survive. Pods' own volumes (memory `emptyDir`s) go too; the Docker volumes of
 //! PersistentVolumes are data, and stay. Containers go first (forcibly: a cluster being torn down has no graceful
 //! shutdown to wait for), then the network, which Docker refuses to remove while anything is
-//! still attached to it.
+//! still attached to it. App containers go several at a time; sandboxes, which hold the pods'
+//! network endpoints, one at a time, because Docker 20.10 loses count of a network's endpoints
+//! when several leave at once and then refuses to remove it (see `DockerRuntime`).
 
 use std::collections::HashMap;
 
@@ -49,16 +51,22 @@ pub async fn remove_cluster_objects(docker: &Docker, cluster: &str) -> Result<Cl
         .await
         .map_err(|e| docker_err(e, "containers"))?;
     // Docker already filtered by label; check again, since removal cannot be undone.
-    let ids: Vec<String> = containers
+    let (sandboxes, apps): (Vec<_>, Vec<_>) = containers
         .into_iter()
         .filter(|c| owned_by(c.labels.as_ref(), cluster))
-        .filter_map(|c| c.id)
-        .collect();
-    let results: Vec<Result<(), RuntimeError>> = stream::iter(ids.iter())
+        .partition(|c| {
+            c.labels
+                .as_ref()
+                .is_some_and(|l| l.get(labels::SANDBOX).is_some_and(|v| v == "true"))
+        });
+    let mut results: Vec<Result<(), RuntimeError>> = stream::iter(apps.iter().filter_map(|c| c.id.as_deref()))
         .map(|id| container::remove(docker, id))
         .buffer_unordered(REMOVE_CONCURRENCY)
         .collect()
         .await;
+    for id in sandboxes.iter().filter_map(|c| c.id.as_deref()) {
+        results.push(container::remove(docker, id).await);
+    }
     let mut report = CleanupReport::default();
     let mut first_error = None;
     for result in results {

@@ -23,20 +23,15 @@
 //! policy, which kubelab never uses: the agent restarts containers itself, with back-off, by
 //! creating a new container (`..._<restart>_...` in its name) and removing the old one later.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
-use bollard::models::{ContainerCreateBody, ContainerInspectResponse, HostConfig};
-use bollard::query_parameters::{
-    CreateContainerOptions, InspectContainerOptions, ListContainersOptions, RemoveContainerOptions,
-    StopContainerOptions,
-};
+use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::query_parameters::{CreateContainerOptions, RemoveContainerOptions, StopContainerOptions};
 use bollard::Docker;
-use futures_util::stream::{self, StreamExt};
 
 use super::sandbox::identity_labels;
-use super::{convert, docker_err, is_status, name_part, uid8, DockerRuntime, Owner};
-use crate::runtime::{labels, ContainerConfig, ContainerStatus, PullPolicy, RuntimeError};
+use super::{docker_err, is_status, name_part, uid8, DockerRuntime, Owner};
+use crate::runtime::{labels, ContainerConfig, PullPolicy, RuntimeError};
 
 /// The CFS period kubelab uses (Docker's and Linux's default): 100 ms.
 pub const CPU_PERIOD_MICROS: i64 = 100_000;
@@ -44,8 +39,6 @@ pub const CPU_PERIOD_MICROS: i64 = 100_000;
 const MIN_CPU_QUOTA_MICROS: i64 = 1_000;
 /// How many name variants `create_named` tries when a name is taken.
 const NAME_ATTEMPTS: u32 = 10;
-/// How many containers are inspected at once when listing.
-const INSPECT_CONCURRENCY: usize = 8;
 
 /// The container's name: `k8s_<container>_<pod>_<namespace>_<uid8>_<restart>_<cluster>`; a later
 /// `attempt` (the name was taken) adds `-<attempt>` to the restart count.
@@ -246,70 +239,6 @@ pub async fn remove(docker: &Docker, id: &str) -> Result<(), RuntimeError> {
         Err(e) if is_status(&e, 409) && e.to_string().contains("already in progress") => Ok(()),
         Err(e) => Err(docker_err(e, &format!("removing container {id}"))),
     }
-}
-
-/// Inspects every container of this node, sandboxes (`sandboxes = true`) or app containers.
-/// Containers that vanish between the list and the inspect are left out.
-pub(crate) async fn list_own(
-    rt: &DockerRuntime,
-    sandboxes: bool,
-) -> Result<Vec<ContainerInspectResponse>, RuntimeError> {
-    let filters = HashMap::from([(
-        "label".to_string(),
-        vec![
-            format!("{}={}", labels::CLUSTER, rt.cluster()),
-            format!("{}={}", labels::NODE, rt.node()),
-        ],
-    )]);
-    let options = ListContainersOptions {
-        all: true,
-        filters: Some(filters),
-        ..Default::default()
-    };
-    let summaries = rt
-        .docker()
-        .list_containers(Some(options))
-        .await
-        .map_err(|e| docker_err(e, "containers"))?;
-    let ids: Vec<String> = summaries
-        .into_iter()
-        .filter(|s| {
-            let is_sandbox = s
-                .labels
-                .as_ref()
-                .is_some_and(|l| l.get(labels::SANDBOX).is_some_and(|v| v == "true"));
-            is_sandbox == sandboxes
-        })
-        .filter_map(|s| s.id)
-        .collect();
-    let docker = rt.docker();
-    let results: Vec<Result<Option<ContainerInspectResponse>, RuntimeError>> = stream::iter(ids)
-        .map(|id| async move {
-            match docker.inspect_container(&id, None::<InspectContainerOptions>).await {
-                Ok(inspected) => Ok(Some(inspected)),
-                Err(e) if is_status(&e, 404) => Ok(None),
-                Err(e) => Err(docker_err(e, &format!("container {id}"))),
-            }
-        })
-        .buffered(INSPECT_CONCURRENCY)
-        .collect()
-        .await;
-    let mut inspected = Vec::with_capacity(results.len());
-    for result in results {
-        if let Some(i) = result? {
-            inspected.push(i);
-        }
-    }
-    Ok(inspected)
-}
-
-/// Every app container of this node, with its state.
-pub async fn list(rt: &DockerRuntime) -> Result<Vec<ContainerStatus>, RuntimeError> {
-    Ok(list_own(rt, false)
-        .await?
-        .iter()
-        .map(convert::container_status)
-        .collect())
 }
 
 #[cfg(test)]

@@ -14,13 +14,19 @@
 //!
 //! Identity (pod, namespace, uid, container name, restart count) comes from the labels kubelab put
 //! on the container when it made it; the pod IP from the container's endpoint on the cluster network.
+//!
+//! A `docker ps` line (a *summary*) has the labels and the one-word state but none of the details;
+//! [`object_summary`] reads it the same way, with the same words: `paused` and `restarting` run,
+//! `dead` has exited.
 
 use std::collections::HashMap;
 
-use bollard::models::{ContainerInspectResponse, ContainerStateStatusEnum};
+use bollard::models::{
+    ContainerInspectResponse, ContainerStateStatusEnum, ContainerSummary, ContainerSummaryStateEnum,
+};
 use chrono::{DateTime, Utc};
 
-use crate::runtime::{labels, ContainerState, ContainerStatus, SandboxStatus};
+use crate::runtime::{labels, ContainerState, ContainerStatus, ObjectState, ObjectSummary, SandboxStatus};
 
 /// Parses Docker's RFC 3339 times; the zero time and anything unparsable are `None`.
 pub fn parse_time(s: Option<&str>) -> Option<DateTime<Utc>> {
@@ -130,6 +136,31 @@ pub fn sandbox_status(inspect: &ContainerInspectResponse, network: &str) -> Sand
         ip,
         ready: inspect.state.as_ref().and_then(|s| s.running).unwrap_or(false),
         created_at: parse_time(inspect.created.as_deref()),
+    }
+}
+
+/// The one-word state of a `docker ps` line.
+pub fn object_state(state: Option<&ContainerSummaryStateEnum>) -> ObjectState {
+    match state {
+        Some(ContainerSummaryStateEnum::CREATED) => ObjectState::Created,
+        Some(ContainerSummaryStateEnum::RUNNING)
+        | Some(ContainerSummaryStateEnum::PAUSED)
+        | Some(ContainerSummaryStateEnum::RESTARTING) => ObjectState::Running,
+        Some(ContainerSummaryStateEnum::EXITED) | Some(ContainerSummaryStateEnum::DEAD) => ObjectState::Exited,
+        _ => ObjectState::Unknown,
+    }
+}
+
+/// An [`ObjectSummary`] from a `docker ps` line of a sandbox or an app container.
+pub fn object_summary(summary: &ContainerSummary) -> ObjectSummary {
+    let summary_labels = summary.labels.as_ref();
+    ObjectSummary {
+        id: summary.id.clone().unwrap_or_default(),
+        pod_uid: label(summary_labels, labels::POD_UID),
+        namespace: label(summary_labels, labels::NAMESPACE),
+        pod_name: label(summary_labels, labels::POD),
+        sandbox: label(summary_labels, labels::SANDBOX) == "true",
+        state: object_state(summary.state.as_ref()),
     }
 }
 
@@ -280,5 +311,48 @@ mod tests {
         assert_eq!(s.ip.as_deref(), Some("10.1.0.2"));
         assert!(s.ready);
         assert_eq!(sandbox_status(&i, "missing").ip, None);
+    }
+
+    #[test]
+    fn summaries_from_a_docker_ps_line() {
+        let line = |state, sandbox: bool| ContainerSummary {
+            id: Some("abc".into()),
+            labels: Some(HashMap::from([
+                (labels::POD_UID.to_string(), "uid-1".to_string()),
+                (labels::NAMESPACE.to_string(), "default".to_string()),
+                (labels::POD.to_string(), "web".to_string()),
+                (labels::SANDBOX.to_string(), sandbox.to_string()),
+            ])),
+            state: Some(state),
+            ..Default::default()
+        };
+        let s = object_summary(&line(ContainerSummaryStateEnum::RUNNING, true));
+        assert_eq!(
+            (
+                s.id.as_str(),
+                s.pod_uid.as_str(),
+                s.namespace.as_str(),
+                s.pod_name.as_str()
+            ),
+            ("abc", "uid-1", "default", "web")
+        );
+        assert!(s.sandbox);
+        assert_eq!(s.state, ObjectState::Running);
+        let c = object_summary(&line(ContainerSummaryStateEnum::DEAD, false));
+        assert!(!c.sandbox);
+        assert_eq!(c.state, ObjectState::Exited);
+        assert_eq!(
+            object_state(Some(&ContainerSummaryStateEnum::PAUSED)),
+            ObjectState::Running
+        );
+        assert_eq!(
+            object_state(Some(&ContainerSummaryStateEnum::CREATED)),
+            ObjectState::Created
+        );
+        assert_eq!(
+            object_state(Some(&ContainerSummaryStateEnum::REMOVING)),
+            ObjectState::Unknown
+        );
+        assert_eq!(object_state(None), ObjectState::Unknown);
     }
 }

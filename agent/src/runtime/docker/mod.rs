@@ -16,8 +16,9 @@
 //!    ([`container`]).
 //!
 //! Every object carries the `io.kubelab.*` labels, which is all an agent needs to find (and
-//! adopt) what it made before a restart: listing filters on the cluster and node labels and
-//! [`convert`] turns Docker's inspect output into Kubernetes' container states. Names are
+//! adopt) what it made before a restart: listing filters on the cluster and node labels ([`list`]:
+//! one pod's objects in full for a sync, the whole node in one cheap line each for the relist),
+//! and [`convert`] turns Docker's answers into Kubernetes' container states. Names are
 //! `k8s_<container>_<pod>_<namespace>_<uid8>_<restart>_<cluster>` (`POD` for the sandbox), so
 //! `docker ps` reads like a pod listing and two clusters on one machine never clash.
 //!
@@ -28,11 +29,13 @@ pub mod cleanup;
 pub mod container;
 pub mod convert;
 pub mod exec;
+pub mod list;
 pub mod logs;
 pub mod network;
 pub mod sandbox;
 pub mod volume;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bollard::errors::Error as DockerError;
@@ -44,8 +47,8 @@ pub use cleanup::{remove_cluster_objects, CleanupReport};
 pub use network::{ClusterNetwork, Ipv4Net};
 
 use super::{
-    ContainerConfig, ContainerRuntime, ContainerStatus, ExecOutput, LogOptions, PullPolicy, RuntimeError,
-    SandboxConfig, SandboxStatus, VolumeConfig, VolumeStatus,
+    ContainerConfig, ContainerRuntime, ContainerStatus, ExecOutput, LogOptions, ObjectSummary, PullPolicy,
+    RuntimeError, SandboxConfig, SandboxStatus, VolumeConfig, VolumeStatus,
 };
 
 /// The image of every pod's sandbox, built locally by `kubelab images`.
@@ -58,6 +61,9 @@ pub struct DockerRuntime {
     cluster: String,
     node: String,
     network: ClusterNetwork,
+    /// Taken while a sandbox leaves the network (stopped or removed): see
+    /// [`DockerRuntime::sandbox_teardown_turn`].
+    sandbox_teardown: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Connects to the local Docker engine (its unix socket, or `DOCKER_HOST=unix://...`) and agrees
@@ -93,7 +99,18 @@ impl DockerRuntime {
             cluster: cluster.to_string(),
             node: node.to_string(),
             network,
+            sandbox_teardown: Arc::default(),
         }
+    }
+
+    /// Waits for this runtime's turn to take a sandbox off the network. Docker 20.10 counts a
+    /// network's endpoints with a read-modify-write that loses updates when endpoints go away
+    /// concurrently; a count that never returns to zero makes the network impossible to remove
+    /// ("has active endpoints", moby/moby#42119). So pods are started all at once, but their
+    /// sandboxes are stopped and removed one at a time: the pause process exits on SIGTERM at
+    /// once, so taking turns costs little.
+    async fn sandbox_teardown_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.sandbox_teardown.lock().await
     }
 
     pub fn docker(&self) -> &Docker {
@@ -155,15 +172,17 @@ impl ContainerRuntime for DockerRuntime {
     }
 
     async fn stop_sandbox(&self, sandbox_id: &str) -> Result<(), RuntimeError> {
+        let _turn = self.sandbox_teardown_turn().await;
         container::stop(&self.docker, sandbox_id, sandbox::STOP_GRACE).await
     }
 
     async fn remove_sandbox(&self, sandbox_id: &str) -> Result<(), RuntimeError> {
+        let _turn = self.sandbox_teardown_turn().await;
         container::remove(&self.docker, sandbox_id).await
     }
 
     async fn list_sandboxes(&self) -> Result<Vec<SandboxStatus>, RuntimeError> {
-        sandbox::list(self).await
+        list::sandboxes(self).await
     }
 
     async fn create_container(&self, sandbox_id: &str, config: &ContainerConfig) -> Result<String, RuntimeError> {
@@ -183,7 +202,19 @@ impl ContainerRuntime for DockerRuntime {
     }
 
     async fn list_containers(&self) -> Result<Vec<ContainerStatus>, RuntimeError> {
-        container::list(self).await
+        list::containers(self).await
+    }
+
+    async fn list_pod(
+        &self,
+        namespace: &str,
+        pod_name: &str,
+    ) -> Result<(Vec<SandboxStatus>, Vec<ContainerStatus>), RuntimeError> {
+        list::pod(self, namespace, pod_name).await
+    }
+
+    async fn relist(&self) -> Result<Vec<ObjectSummary>, RuntimeError> {
+        list::summaries(self).await
     }
 
     async fn exec(

@@ -33,9 +33,9 @@ use std::time::Duration;
 
 use bollard::models::{ContainerCreateBody, EndpointSettings, HostConfig, NetworkingConfig, PortBinding};
 
-use super::container::{create_named, list_own, remove, start};
-use super::{convert, name_part, uid8, DockerRuntime, Owner, PAUSE_IMAGE};
-use crate::runtime::{labels, RuntimeError, SandboxConfig, SandboxStatus};
+use super::container::{create_named, remove, start};
+use super::{name_part, uid8, DockerRuntime, Owner, PAUSE_IMAGE};
+use crate::runtime::{labels, RuntimeError, SandboxConfig};
 
 /// How long a sandbox gets to stop: the pause process exits on SIGTERM at once, so this is only
 /// an upper bound for a sandbox that somehow ignores it.
@@ -185,15 +185,6 @@ pub async fn run(rt: &DockerRuntime, config: &SandboxConfig) -> Result<String, R
         return Err(e);
     }
     Ok(id)
-}
-
-/// Every sandbox of this node, running or not.
-pub async fn list(rt: &DockerRuntime) -> Result<Vec<SandboxStatus>, RuntimeError> {
-    let inspected = list_own(rt, true).await?;
-    Ok(inspected
-        .iter()
-        .map(|i| convert::sandbox_status(i, &rt.network().name))
-        .collect())
 }
 
 #[cfg(test)]
