@@ -219,12 +219,30 @@ async fn measure(
     })
 }
 
-/// `kubelab agent` (this binary) on the Docker runtime, killed when dropped.
+/// The agent on the Docker runtime, killed when dropped: `kubelab-agent` when it sits beside
+/// this binary (as `kubelab up` runs it), else `kubelab agent`.
 fn start_agent(base: &str, cluster: &str) -> anyhow::Result<Child> {
     let exe = std::env::current_exe()?;
-    Command::new(exe)
-        .args(["agent", "--server", base, "--cluster", cluster, "--node-name", NODE])
-        .args(["--runtime", "docker", "--port", "0", "--capacity", "pods=1000"])
+    let args: Vec<String> = [
+        "agent",
+        "--server",
+        base,
+        "--cluster",
+        cluster,
+        "--node-name",
+        NODE,
+        "--runtime",
+        "docker",
+        "--port",
+        "0",
+        "--capacity",
+        "pods=1000",
+    ]
+    .map(String::from)
+    .to_vec();
+    let (program, args) = crate::cluster::process::program_for(&exe, &args);
+    Command::new(program)
+        .args(args)
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::null())

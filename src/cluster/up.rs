@@ -447,7 +447,8 @@ async fn start_stopped(
             };
             check_port_free(address, &component.name, flag)?;
         }
-        let child = process::spawn_detached(binary, &component.args, &component.log)
+        let (program, args) = process::program_for(binary, &component.args);
+        let child = process::spawn_detached(&program, &args, &component.log)
             .with_context(|| format!("starting {}", component.name))?;
         let pid = child.id();
         let start_time = process::start_time(pid);

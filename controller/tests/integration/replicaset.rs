@@ -133,3 +133,34 @@ async fn scales_down_and_reports_ready_pods() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn forty_creations_leave_combined_events_not_forty() {
+    let cluster = cluster(0, true).await;
+    let client = &cluster.client;
+    replica_sets(client)
+        .create(&replica_set("many", 40))
+        .await
+        .expect("create");
+    eventually("40 pods", || async {
+        (live_pods(client, "many").await.len() == 40).then_some(())
+    })
+    .await;
+    // client-go's correlator: nine events as they are, then one combined event whose count rises,
+    // and at most 25 writes per source and object (the spam filter's burst).
+    let combined = eventually("a combined SuccessfulCreate event", || async {
+        events(client, "SuccessfulCreate").await.into_iter().find(|e| {
+            e.message
+                .as_deref()
+                .is_some_and(|m| m.starts_with("(combined from similar events): Created pod: many-"))
+                && e.count.unwrap_or(0) > 1
+        })
+    })
+    .await;
+    let about_many = events(client, "SuccessfulCreate")
+        .await
+        .into_iter()
+        .filter(|e| e.involved_object.name.as_deref() == Some("many"))
+        .count();
+    assert_eq!(about_many, 10, "nine single events and one combined: {combined:?}");
+}

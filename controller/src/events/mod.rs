@@ -10,15 +10,22 @@
 //! state: a controller must never wait for one to be written, nor fail because it could not be.
 //! So [`Recorder::record`] only puts the event on a bounded channel and a background task writes
 //! it; when the channel is full (the API server is slow) events are dropped, as client-go's
-//! broadcaster drops them.
+//! broadcaster drops them. Before writing, the task passes each event through a
+//! [`correlator::Correlator`], which combines similar events, counts repeats on the event already
+//! written and drops a source's spam about one object, exactly as client-go's recorder does.
+
+pub mod correlator;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use kubelab_api::core::{Event, EventSource, ObjectReference};
 use kubelab_api::microtime::MicroTime;
 use kubelab_api::{Object, ObjectMeta, Time};
-use kubelab_client::{Api, Client, ClientError};
+use kubelab_client::{Api, Client, ClientError, Patch};
+use serde_json::json;
 use tokio::sync::mpsc;
+
+use correlator::{Correlated, Correlator};
 
 /// How many events may wait to be written before new ones are dropped.
 const QUEUE: usize = 1024;
@@ -100,8 +107,14 @@ impl Recorder {
     pub fn new(client: Client, component: &str) -> Self {
         let (sender, mut receiver) = mpsc::channel::<Event>(QUEUE);
         tokio::spawn(async move {
+            let mut correlator = Correlator::new();
             while let Some(event) = receiver.recv().await {
-                if let Err(e) = write(&client, event).await {
+                let result = match correlator.correlate(event, tokio::time::Instant::now()) {
+                    Correlated::Create(event) => write(&client, event).await,
+                    Correlated::Patch(event) => raise_count(&client, event).await,
+                    Correlated::Skip => Ok(()),
+                };
+                if let Err(e) = result {
                     tracing::debug!(error = %e, "event dropped");
                 }
             }
@@ -122,19 +135,41 @@ impl Recorder {
 }
 
 async fn write(client: &Client, event: Event) -> Result<(), EventError> {
-    let namespace = event.metadata.namespace().to_string();
-    let events: Api<Event> = Api::namespaced(client.clone(), &namespace);
+    let events: Api<Event> = Api::namespaced(client.clone(), event.metadata.namespace());
     events
         .create(&event)
         .await
         .map(|_| ())
-        .map_err(|source| EventError::Write {
-            reason: event.reason.clone().unwrap_or_default(),
-            kind: event.involved_object.kind.clone().unwrap_or_default(),
-            namespace,
-            name: event.involved_object.name.clone().unwrap_or_default(),
-            source,
-        })
+        .map_err(|source| write_error(&event, source))
+}
+
+/// Raises the count of an event already written (a patch of `count`, `lastTimestamp` and
+/// `message`, as client-go sends); if that event is gone from the server, writes it anew.
+async fn raise_count(client: &Client, mut event: Event) -> Result<(), EventError> {
+    let events: Api<Event> = Api::namespaced(client.clone(), event.metadata.namespace());
+    let patch = Patch::Merge(json!({
+        "count": event.count,
+        "lastTimestamp": event.last_timestamp,
+        "message": event.message,
+    }));
+    match events.patch(event.metadata.name(), &patch).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_not_found() => {
+            event.metadata.resource_version = None;
+            write(client, event).await
+        }
+        Err(source) => Err(write_error(&event, source)),
+    }
+}
+
+fn write_error(event: &Event, source: ClientError) -> EventError {
+    EventError::Write {
+        reason: event.reason.clone().unwrap_or_default(),
+        kind: event.involved_object.kind.clone().unwrap_or_default(),
+        namespace: event.metadata.namespace().to_string(),
+        name: event.involved_object.name.clone().unwrap_or_default(),
+        source,
+    }
 }
 
 #[cfg(test)]
