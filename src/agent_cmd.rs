@@ -83,6 +83,12 @@ pub struct AgentArgs {
     /// one process). A pod is never synced twice at once.
     #[arg(long)]
     pub sync_workers: Option<usize>,
+    /// The cluster DNS server's IP, every pod's name server (the kubelet's `--cluster-dns`;
+    /// `kubelab up` passes the `kube-dns` Service's address). Without it, pods use Docker's
+    /// embedded DNS only: ClusterIP Services' names and `hostname.subdomain` resolve (network
+    /// aliases), but headless Services do not follow their pods' readiness and have no SRV records.
+    #[arg(long)]
+    pub cluster_dns: Option<std::net::Ipv4Addr>,
     /// Hollow runtime: milliseconds every container start takes.
     #[arg(long, default_value_t = 0)]
     pub hollow_start_latency_ms: u64,
@@ -169,8 +175,9 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<()> {
     let (stop, stopped) = watch::channel(false);
     let mut agents = tokio::task::JoinSet::new();
     for (index, name) in args.node_names().into_iter().enumerate() {
-        let runtime = make_runtime(&args, &name, index).await?;
         let mut config = AgentConfig::new(name.clone(), args.cluster.clone());
+        config.cluster_dns = args.cluster_dns;
+        let runtime = make_runtime(&args, &name, index, config.cluster_dns).await?;
         config.labels = labels.clone();
         config.capacity = capacity.clone();
         config.node_ip = args.node_ip.clone();
@@ -240,7 +247,12 @@ pub async fn run(args: AgentArgs) -> anyhow::Result<()> {
     }
 }
 
-async fn make_runtime(args: &AgentArgs, node: &str, index: usize) -> anyhow::Result<Arc<dyn ContainerRuntime>> {
+async fn make_runtime(
+    args: &AgentArgs,
+    node: &str,
+    index: usize,
+    cluster_dns: Option<std::net::Ipv4Addr>,
+) -> anyhow::Result<Arc<dyn ContainerRuntime>> {
     Ok(match args.runtime {
         RuntimeKind::Hollow => Arc::new(HollowRuntime::new(HollowConfig {
             start_latency: Duration::from_millis(args.hollow_start_latency_ms),
@@ -251,7 +263,8 @@ async fn make_runtime(args: &AgentArgs, node: &str, index: usize) -> anyhow::Res
         RuntimeKind::Docker => {
             let runtime = kubelab_agent::runtime::docker::DockerRuntime::connect_with_network(&args.cluster, node)
                 .await
-                .with_context(|| format!("node {node}: connecting to Docker"))?;
+                .with_context(|| format!("node {node}: connecting to Docker"))?
+                .with_cluster_dns(cluster_dns);
             Arc::new(runtime)
         }
     })

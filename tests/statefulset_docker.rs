@@ -7,8 +7,8 @@
 //!   only after `web-1` is (seen in the order of a watch's events, which is the order of the
 //!   changes in the store, not in wall-clock time);
 //! - from inside each pod, every other pod answers at its DNS name `web-N.web` (and the full
-//!   `web-N.web.default.svc.cluster.local`): Docker's embedded DNS, with the network aliases
-//!   the agent gives a pod from its `hostname` and `subdomain`;
+//!   `web-N.web.default.svc.cluster.local`): the cluster DNS that `kubelab up` runs, answering
+//!   from the headless Service's Endpoints (Docker's embedded DNS forwards to it);
 //! - each pod has its own claim, `data-web-0` to `data-web-2`, each bound to its own volume;
 //! - a file written in `web-1`'s volume is there again after `web-1` is deleted: it comes back
 //!   with the same name and the same claim; `web-0`'s volume never had it;
@@ -177,26 +177,21 @@ async fn a_statefulset_keeps_names_order_dns_and_storage_on_docker() {
         .collect();
     assert!(unexpected.is_empty(), "pods beyond web-0..2: {unexpected:?}");
 
-    // DNS: from each pod, each other pod by its stable name under the headless Service.
+    // DNS: from each pod, each other pod by its stable name under the headless Service. The
+    // cluster DNS learns a pod's name from the Endpoints, a moment after the pod is Ready (and
+    // the DNS container itself may still be starting): ask until it answers.
+    let answers = |from: usize, url: &str, to: usize| {
+        let exec = ["exec", &format!("web-{from}"), "--", "kubelab-demo", "get", url].map(String::from);
+        let exec: Vec<&str> = exec.iter().map(String::as_str).collect();
+        let expected = format!("pod:       web-{to}\n");
+        kubectl.until(&exec, Duration::from_secs(30), |out| out.contains(&expected));
+    };
     for from in 0..3 {
         for to in (0..3).filter(|to| *to != from) {
-            let answer = demo(
-                &kubectl,
-                &format!("web-{from}"),
-                &["get", &format!("http://web-{to}.web:8080/")],
-            );
-            assert!(
-                answer.contains(&format!("pod:       web-{to}\n")),
-                "web-{to}.web from web-{from}: {answer}"
-            );
+            answers(from, &format!("http://web-{to}.web:8080/"), to);
         }
     }
-    let full = demo(
-        &kubectl,
-        "web-0",
-        &["get", "http://web-2.web.default.svc.cluster.local:8080/"],
-    );
-    assert!(full.contains("pod:       web-2\n"), "{full}");
+    answers(0, "http://web-2.web.default.svc.cluster.local:8080/", 2);
 
     // A claim of its own for each pod, each bound to its own volume.
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), "default");

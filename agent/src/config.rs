@@ -64,6 +64,9 @@ pub struct AgentConfig {
     pub volume_refresh_interval: Duration,
     /// How often volumes of gone pods and gone PersistentVolumes are looked for and removed.
     pub volume_cleanup_interval: Duration,
+    /// The cluster DNS server pods use (the kubelet's `--cluster-dns`, the `kube-dns` Service's
+    /// address), handed to the container runtime. `None`: pods use Docker's embedded DNS only.
+    pub cluster_dns: Option<std::net::Ipv4Addr>,
 }
 
 impl AgentConfig {
@@ -89,6 +92,7 @@ impl AgentConfig {
             root_dir: std::path::PathBuf::new(),
             volume_refresh_interval: Duration::from_secs(2),
             volume_cleanup_interval: Duration::from_secs(10),
+            cluster_dns: None,
         }
         .with_default_root_dir()
     }

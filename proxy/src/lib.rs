@@ -17,11 +17,14 @@
 //!   with its own listening socket per port ([`listen`]);
 //! - the **manager** ([`manager`], `kubelab service-proxy`, one per cluster): watches every
 //!   Service and keeps exactly one proxy container per ClusterIP Service, with the right IP,
-//!   DNS aliases and published NodePorts.
+//!   DNS aliases and published NodePorts, plus the cluster's DNS container;
+//! - the **cluster DNS server** ([`dns`], `kubelab-proxy dns`, CoreDNS's place): answers
+//!   `cluster.local` names from live Services and Endpoints, in the same image.
 
 pub mod affinity;
 pub mod backend;
 pub mod balance;
+pub mod dns;
 pub mod follow;
 pub mod forward;
 pub mod listen;

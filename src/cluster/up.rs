@@ -241,12 +241,17 @@ fn with_ingress_ports(args: &UpArgs) -> anyhow::Result<UpArgs> {
 
 /// Points the API server at the cluster's network plan (Docker runtime): Services' ClusterIPs
 /// come from `service_range` (the upper half of the cluster's subnet, which Docker never gives
-/// to pods), and pods reach the API server at `gateway`. Replaces earlier values, since the
-/// network may have been made again since the state was saved.
-pub fn set_network_flags(state: &mut State, service_range: &str, gateway: &str) {
+/// to pods), and pods reach the API server at `gateway`. Every agent gives its pods
+/// `cluster_dns` as their name server (the `kube-dns` Service's address, the 10th of the service
+/// range, where the service-proxy manager runs the cluster DNS). Replaces earlier values, since
+/// the network may have been made again since the state was saved.
+pub fn set_network_flags(state: &mut State, service_range: &str, gateway: &str, cluster_dns: &str) {
     if let Some(api) = state.components.iter_mut().find(|c| c.role == Role::Apiserver) {
         set_flag(&mut api.args, "--service-cluster-ip-range", service_range);
         set_flag(&mut api.args, "--advertise-address", gateway);
+    }
+    for agent in state.components.iter_mut().filter(|c| c.role == Role::Agent) {
+        set_flag(&mut agent.args, "--cluster-dns", cluster_dns);
     }
 }
 
@@ -347,11 +352,17 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             &mut state,
             &network.service_range.to_string(),
             &network.gateway.to_string(),
+            &network.dns_ip().to_string(),
         );
         state.save(&layout)?;
         println!(
-            "  network     {} {} (pods {}, services {}, gateway {})",
-            network.name, network.subnet, network.pod_range, network.service_range, network.gateway
+            "  network     {} {} (pods {}, services {}, gateway {}, cluster DNS {})",
+            network.name,
+            network.subnet,
+            network.pod_range,
+            network.service_range,
+            network.gateway,
+            network.dns_ip()
         );
     }
 
@@ -729,8 +740,13 @@ mod tests {
     #[test]
     fn the_network_plan_reaches_the_apiserver_flags_once() {
         let mut state = plan(&parse(&[]), &Layout::new("/h"), std::path::Path::new("k"), &[1, 2, 3]).unwrap();
-        set_network_flags(&mut state, "10.130.24.0/21", "10.130.16.1");
-        set_network_flags(&mut state, "10.130.40.0/21", "10.130.32.1");
+        set_network_flags(&mut state, "10.130.24.0/21", "10.130.16.1", "10.130.24.10");
+        set_network_flags(&mut state, "10.130.40.0/21", "10.130.32.1", "10.130.40.10");
+        for agent in ["node-1", "node-2", "node-3"] {
+            let command = state.component(agent).unwrap().args.join(" ");
+            assert!(command.ends_with("--cluster-dns 10.130.40.10"), "{command}");
+            assert_eq!(command.matches("--cluster-dns").count(), 1, "{command}");
+        }
         let api = state.component("apiserver").unwrap();
         let command = api.args.join(" ");
         assert!(

@@ -7,6 +7,7 @@
 pub mod get;
 pub mod kv;
 pub mod net;
+pub mod resolve;
 pub mod shell;
 pub mod show;
 pub mod web;
@@ -21,7 +22,7 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "kubelab-demo",
     version,
-    about = "kubelab's demo app: web, kv, worker, sleep, get, sh"
+    about = "kubelab's demo app: web, kv, worker, sleep, get, resolve, sh"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -41,6 +42,8 @@ pub enum Command {
     Sleep(SleepArgs),
     /// Fetches a URL and prints the body (what `curl` does in a lab, in an image without curl).
     Get(get::GetArgs),
+    /// Resolves a name as a program in the pod would (`--srv`: its SRV records), like `dig`.
+    Resolve(resolve::ResolveArgs),
     /// A very small shell (`sh -c 'echo hi; exit 3'`, or a prompt), for `kubectl exec` in an
     /// image that has no shell.
     Sh(shell::ShArgs),
@@ -74,6 +77,7 @@ pub async fn run(cli: Cli) -> Result<Outcome, String> {
         Command::Kv(args) => kv::serve(args).await.map(|()| Outcome::Exit(0)),
         Command::Worker(args) => Ok(worker::run(args, std::io::stdout()).await),
         Command::Get(args) => get::run(args).await.map(Outcome::Exit),
+        Command::Resolve(args) => resolve::run(args).await.map(Outcome::Exit),
         Command::Sh(args) => Ok(Outcome::Exit(shell::run(args))),
         Command::Show(args) => show::run(args).await.map(|()| Outcome::Exit(0)),
         Command::Sleep(args) if args.ignore_sigterm => {

@@ -29,7 +29,7 @@ use super::env::{container_config, env_warnings, sandbox_config, EnvContext};
 use super::objects::{fetch, references, PodObjects};
 use super::observed::{FailureKind, ObservedPod, StartFailure};
 use super::plan::{PodActions, StartContainer, Waiting};
-use super::service_env::{headless_services_selecting, service_env};
+use super::service_env::service_env;
 use super::volumes::plan::{container_mounts, plan_volumes, PlannedVolume};
 use super::volumes::prepare::{make_dirs, prepare};
 use super::{PodError, Shared};
@@ -91,9 +91,7 @@ pub async fn execute(
     };
 
     let sandbox_id = if plan.create_sandbox {
-        let services: Vec<_> = shared.services.list();
-        let headless = headless_services_selecting(pod, services.iter().map(|s| s.as_ref()));
-        match runtime.run_sandbox(&sandbox_config(pod, headless)).await {
+        match runtime.run_sandbox(&sandbox_config(pod)).await {
             Ok(id) => id,
             Err(e) => {
                 shared.events.pod(

@@ -112,7 +112,7 @@ pub fn container_config(
 }
 
 /// The sandbox of `pod`: hostname, DNS search path, published host ports.
-pub fn sandbox_config(pod: &Pod, headless_services: Vec<String>) -> SandboxConfig {
+pub fn sandbox_config(pod: &Pod) -> SandboxConfig {
     let namespace = pod.metadata.namespace().to_string();
     let port_mappings = pod
         .spec
@@ -138,7 +138,6 @@ pub fn sandbox_config(pod: &Pod, headless_services: Vec<String>) -> SandboxConfi
             .clone()
             .unwrap_or_else(|| pod.metadata.name().to_string()),
         subdomain: pod.spec.subdomain.clone().filter(|s| !s.is_empty()),
-        headless_services,
         dns_search: vec![
             format!("{namespace}.svc.cluster.local"),
             "svc.cluster.local".into(),
@@ -473,7 +472,7 @@ mod tests {
             ]}]}
         }))
         .unwrap();
-        let s = sandbox_config(&p, Vec::new());
+        let s = sandbox_config(&p);
         assert_eq!(s.hostname, "h");
         assert_eq!(s.dns_search[0], "shop.svc.cluster.local");
         assert_eq!(s.port_mappings.len(), 1);

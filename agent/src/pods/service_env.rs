@@ -25,7 +25,7 @@
 
 use std::collections::BTreeMap;
 
-use kubelab_api::core::{Pod, Service};
+use kubelab_api::core::Service;
 
 /// The namespace whose `kubernetes` Service every pod sees.
 pub const MASTER_NAMESPACE: &str = "default";
@@ -53,22 +53,6 @@ pub fn service_env<'a>(
         }
     }
     chosen.values().flat_map(|s| variables_of(s)).collect()
-}
-
-/// The headless Services (`clusterIP: None`, with a selector) of the pod's namespace that select
-/// it: their names become DNS names of the pod (see the Docker sandbox).
-pub fn headless_services_selecting<'a>(pod: &Pod, services: impl IntoIterator<Item = &'a Service>) -> Vec<String> {
-    let labels = &pod.metadata.labels;
-    let mut names: Vec<String> = services
-        .into_iter()
-        .filter(|s| s.metadata.namespace() == pod.metadata.namespace())
-        .filter(|s| s.spec.cluster_ip.as_deref() == Some("None"))
-        .filter(|s| !s.spec.selector.is_empty())
-        .filter(|s| s.spec.selector.iter().all(|(k, v)| labels.get(k) == Some(v)))
-        .map(|s| s.metadata.name().to_string())
-        .collect();
-    names.sort();
-    names
 }
 
 fn has_cluster_ip(service: &Service) -> bool {
@@ -132,28 +116,6 @@ mod tests {
 
     fn map(vars: &[(String, String)]) -> BTreeMap<&str, &str> {
         vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
-    }
-
-    #[test]
-    fn headless_services_that_select_the_pod_name_it() {
-        let svc = |ns: &str, name: &str, ip: &str, selector: serde_json::Value| -> Service {
-            serde_json::from_value(json!({"metadata": {"name": name, "namespace": ns},
-                "spec": {"clusterIP": ip, "selector": selector, "ports": [{"port": 80}]}}))
-            .unwrap()
-        };
-        let pod: Pod = serde_json::from_value(json!({
-            "metadata": {"name": "web-1", "namespace": "default", "labels": {"app": "web", "tier": "front"}},
-            "spec": {"containers": [{"name": "web"}]}}))
-        .unwrap();
-        let services = [
-            svc("default", "web-pods", "None", json!({"app": "web"})),
-            svc("default", "all", "None", json!({"tier": "front"})),
-            svc("default", "web", "10.0.0.9", json!({"app": "web"})),
-            svc("default", "db", "None", json!({"app": "db"})),
-            svc("other", "web-pods", "None", json!({"app": "web"})),
-            svc("default", "manual", "None", json!({})),
-        ];
-        assert_eq!(headless_services_selecting(&pod, services.iter()), ["all", "web-pods"]);
     }
 
     #[test]

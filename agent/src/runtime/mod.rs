@@ -67,9 +67,6 @@ pub struct SandboxConfig {
     pub hostname: String,
     /// `spec.subdomain`: with it the pod is also `<hostname>.<subdomain>.<ns>.svc.cluster.local`.
     pub subdomain: Option<String>,
-    /// Headless Services (`clusterIP: None`) whose selector picks the pod when its sandbox is
-    /// made: the pod also answers to `<service>.<ns>.svc.cluster.local`.
-    pub headless_services: Vec<String>,
     /// DNS search domains (`<ns>.svc.cluster.local`, `svc.cluster.local`, `cluster.local`).
     pub dns_search: Vec<String>,
     pub port_mappings: Vec<PortMapping>,

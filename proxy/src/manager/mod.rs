@@ -16,12 +16,19 @@
 //! change gets a new one (recreated); a deleted or headless one gets none (removed). A periodic
 //! resync also finds proxy containers whose Service vanished while the manager was down. The
 //! containers outlive the manager: a restarted manager adopts them by label and hash.
+//!
+//! The manager also keeps the cluster's DNS (kube-dns's place): it creates the
+//! `kube-system/kube-dns` Service at the 10th address of the service range when it is missing,
+//! and reconciles that one Service into a **DNS container** (`kubelab-proxy dns`) instead of a
+//! proxy ([`spec::Role::Dns`]). Agents started with `--cluster-dns <that address>` give it to
+//! every pod as its name server.
 
 pub mod docker;
 pub mod spec;
 
 use std::collections::BTreeSet;
 use std::future::Future;
+use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -103,6 +110,8 @@ pub async fn run(config: ManagerConfig, shutdown: impl Future<Output = ()>) -> R
 
     let client = Client::new(Config::new(config.apiserver.clone()))
         .map_err(|e| ManagerError::Config(format!("--apiserver {:?}: {e}", config.apiserver)))?;
+    let dns_services = Api::<Service>::namespaced(client.clone(), spec::DNS_NAMESPACE);
+    let dns_ip = network.dns_ip();
     let queue: WorkQueue = WorkQueue::new();
     let mut informer = Informer::new(Api::<Service>::all(client), ListParams::default());
     {
@@ -112,6 +121,7 @@ pub async fn run(config: ManagerConfig, shutdown: impl Future<Output = ()>) -> R
     let store = informer.store();
     let informer_task = tokio::spawn(informer.run());
     store.wait_for_sync().await;
+    ensure_dns_service(&store, &dns_services, dns_ip).await;
 
     let reconciler = std::sync::Arc::new(Reconciler {
         docker,
@@ -142,6 +152,8 @@ pub async fn run(config: ManagerConfig, shutdown: impl Future<Output = ()>) -> R
             let mut tick = tokio::time::interval(RESYNC);
             loop {
                 tick.tick().await;
+                // kube-dns deleted by hand comes back, as kube-dns's addon manager would do.
+                ensure_dns_service(&reconciler.store, &dns_services, dns_ip).await;
                 // Every known Service, plus every container's Service (orphans of deleted ones).
                 let mut keys: BTreeSet<String> = reconciler.store.keys().into_iter().collect();
                 match docker::list(&reconciler.docker, &reconciler.network.cluster).await {
@@ -162,6 +174,26 @@ pub async fn run(config: ManagerConfig, shutdown: impl Future<Output = ()>) -> R
     while workers.join_next().await.is_some() {}
     informer_task.abort();
     Ok(())
+}
+
+/// Creates `kube-system/kube-dns` with clusterIP `ip` if the informer's `store` has none. A
+/// failure is logged, not fatal: the proxies work without DNS, and the next resync tries again.
+async fn ensure_dns_service(store: &Store<Service>, services: &Api<Service>, ip: Ipv4Addr) {
+    let key = format!("{}/{}", spec::DNS_NAMESPACE, spec::DNS_SERVICE);
+    if let Some(existing) = store.get(&key) {
+        let wanted = ip.to_string();
+        if existing.spec.cluster_ip.as_deref() != Some(wanted.as_str()) {
+            tracing::debug!(service = %key, cluster_ip = ?existing.spec.cluster_ip, expected = %ip,
+                "kube-dns has another address than the one agents are given (--cluster-dns)");
+        }
+        return;
+    }
+    match services.create(&spec::kube_dns_service(ip)).await {
+        Ok(_) => tracing::info!(service = %key, %ip, "created the cluster DNS Service"),
+        Err(e) if e.is_already_exists() => {}
+        // Another Service holding the address, most likely: say so plainly.
+        Err(e) => tracing::warn!(service = %key, %ip, error = %e, "cannot create the cluster DNS Service"),
+    }
 }
 
 struct Reconciler {
@@ -205,7 +237,7 @@ impl Reconciler {
         if let (Some(wanted), None) = (&wanted, &keep) {
             let id = docker::create(&self.docker, wanted, &self.network).await?;
             tracing::info!(service = %key, ip = %wanted.ip, container = %short(&id), node_ports = ?wanted.node_ports,
-                "proxy container started");
+                role = wanted.role.label(), "container started");
         }
         Ok(())
     }

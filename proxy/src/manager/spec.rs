@@ -10,6 +10,9 @@
 //!   namespaces may both have a `web`); pods find it through their DNS search list, whose first
 //!   entry is `NS.svc.cluster.local`, exactly as in Kubernetes;
 //! - its **published ports**: each `nodePort` on the host's 127.0.0.1, to the Service port;
+//! - one Service is special: `kube-system/kube-dns` (at the service range's 10th address, as
+//!   Kubernetes' kube-dns at 10.96.0.10) gets the **cluster DNS** container instead of a proxy:
+//!   the same image, running `kubelab-proxy dns` ([`crate::dns`]), answering port 53 itself;
 //! - a **spec hash** label: when the hash of what the container should be differs from the
 //!   running one's, the manager replaces the container (Docker cannot change a container's IP,
 //!   aliases or published ports in place).
@@ -30,6 +33,29 @@ use kubelab_api::core::Service;
 pub const SERVICE_LABEL: &str = "io.kubelab.service";
 /// Label with the hash of the container's spec.
 pub const SPEC_LABEL: &str = "io.kubelab.proxy-spec";
+/// Label with what the container does: `service-proxy` or `dns`.
+pub const ROLE_LABEL: &str = "io.kubelab.role";
+/// The cluster DNS Service, by Kubernetes' convention.
+pub const DNS_NAMESPACE: &str = "kube-system";
+pub const DNS_SERVICE: &str = "kube-dns";
+
+/// What a container of the manager does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Proxies one Service's ports (`kubelab-proxy --service ...`).
+    Proxy,
+    /// The cluster DNS server (`kubelab-proxy dns`), for `kube-system/kube-dns`.
+    Dns,
+}
+
+impl Role {
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Proxy => "service-proxy",
+            Role::Dns => "dns",
+        }
+    }
+}
 
 /// Why a Service gets no proxy container.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -48,6 +74,7 @@ pub struct ProxySpec {
     /// `namespace/name`.
     pub service: String,
     pub container_name: String,
+    pub role: Role,
     pub ip: Ipv4Addr,
     pub aliases: Vec<String>,
     /// Service ports (TCP), exposed on the container.
@@ -117,14 +144,24 @@ pub fn desired(
     }
     ports.sort_unstable();
     ports.dedup();
-    let args = vec![
-        "--apiserver".to_string(),
-        apiserver.to_string(),
-        "--namespace".to_string(),
-        namespace.to_string(),
-        "--service".to_string(),
-        name.to_string(),
-    ];
+    let role = if namespace == DNS_NAMESPACE && name == DNS_SERVICE {
+        // The DNS server answers its own ports; NodePorts make no sense for it.
+        node_ports.clear();
+        Role::Dns
+    } else {
+        Role::Proxy
+    };
+    let args = match role {
+        Role::Dns => vec!["dns".to_string(), "--apiserver".to_string(), apiserver.to_string()],
+        Role::Proxy => vec![
+            "--apiserver".to_string(),
+            apiserver.to_string(),
+            "--namespace".to_string(),
+            namespace.to_string(),
+            "--service".to_string(),
+            name.to_string(),
+        ],
+    };
     let aliases = aliases(namespace, name);
     let hash = fnv_hex(&format!(
         "{ip}|{aliases:?}|{ports:?}|{node_ports:?}|{args:?}|{image_id}|{}",
@@ -133,6 +170,7 @@ pub fn desired(
     Ok(Some(ProxySpec {
         service: key,
         container_name: container_name(&network.cluster, namespace, name),
+        role,
         ip,
         aliases,
         ports,
@@ -142,14 +180,34 @@ pub fn desired(
     }))
 }
 
+/// The `kube-system/kube-dns` Service, as kubeadm makes it: the fixed `ip`, DNS over UDP and
+/// TCP on port 53. It has no selector: the DNS server is not a pod but the manager's container,
+/// which owns `ip` itself (so the Service has no Endpoints).
+pub fn kube_dns_service(ip: Ipv4Addr) -> Service {
+    let value = serde_json::json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": DNS_SERVICE, "namespace": DNS_NAMESPACE,
+                     "labels": {"k8s-app": "kube-dns", "kubernetes.io/name": "CoreDNS",
+                                "kubernetes.io/cluster-service": "true"}},
+        "spec": {"type": "ClusterIP", "clusterIP": ip.to_string(), "clusterIPs": [ip.to_string()],
+                 "ports": [{"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53},
+                           {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53}]},
+    });
+    serde_json::from_value(value).expect("a literal Service is a valid Service")
+}
+
 /// Docker's create request for a proxy container (pure).
 pub fn create_body(spec: &ProxySpec, network: &ClusterNetwork) -> ContainerCreateBody {
     let labels = HashMap::from([
         (labels::CLUSTER.to_string(), network.cluster.clone()),
         (SERVICE_LABEL.to_string(), spec.service.clone()),
         (SPEC_LABEL.to_string(), spec.hash.clone()),
+        (ROLE_LABEL.to_string(), spec.role.label().to_string()),
     ]);
-    let exposed: Vec<String> = spec.ports.iter().map(|p| format!("{p}/tcp")).collect();
+    let exposed: Vec<String> = match spec.role {
+        Role::Dns => vec!["53/udp".to_string(), "53/tcp".to_string()],
+        Role::Proxy => spec.ports.iter().map(|p| format!("{p}/tcp")).collect(),
+    };
     let mut bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
     for (node_port, port) in &spec.node_ports {
         bindings
@@ -273,6 +331,33 @@ mod tests {
         assert_ne!(base.hash, other.hash);
         let rebuilt = desired(&service(WEB), &network(), "http://a", "img2").unwrap().unwrap();
         assert_ne!(base.hash, rebuilt.hash);
+    }
+
+    #[test]
+    fn kube_dns_gets_the_dns_server_instead_of_a_proxy() {
+        let service = kube_dns_service(network().dns_ip());
+        assert_eq!(service.spec.cluster_ip.as_deref(), Some("10.130.24.10"));
+        let spec = desired(&service, &network(), "http://10.130.16.1:6443", "img")
+            .unwrap()
+            .unwrap();
+        assert_eq!((spec.role, spec.service.as_str()), (Role::Dns, "kube-system/kube-dns"));
+        assert_eq!(spec.ip, Ipv4Addr::new(10, 130, 24, 10));
+        assert_eq!(spec.args, ["dns", "--apiserver", "http://10.130.16.1:6443"]);
+        let body = create_body(&spec, &network());
+        assert_eq!(body.labels.as_ref().unwrap()[ROLE_LABEL], "dns");
+        assert_eq!(body.labels.as_ref().unwrap()[labels::CLUSTER], "c1");
+        let mut exposed = body.exposed_ports.unwrap();
+        exposed.sort();
+        assert_eq!(exposed, ["53/tcp", "53/udp"]);
+        // Any other Service is proxied as before.
+        let web = desired(&super::tests::service(WEB), &network(), "http://a", "img")
+            .unwrap()
+            .unwrap();
+        assert_eq!(web.role, Role::Proxy);
+        assert_eq!(
+            create_body(&web, &network()).labels.unwrap()[ROLE_LABEL],
+            "service-proxy"
+        );
     }
 
     #[test]

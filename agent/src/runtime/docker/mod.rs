@@ -61,6 +61,8 @@ pub struct DockerRuntime {
     cluster: String,
     node: String,
     network: ClusterNetwork,
+    /// The name server pods get (`--cluster-dns`); `None`: Docker's embedded DNS only.
+    cluster_dns: Option<std::net::Ipv4Addr>,
     /// Taken while a sandbox leaves the network (stopped or removed): see
     /// [`DockerRuntime::sandbox_teardown_turn`].
     sandbox_teardown: Arc<tokio::sync::Mutex<()>>,
@@ -99,8 +101,21 @@ impl DockerRuntime {
             cluster: cluster.to_string(),
             node: node.to_string(),
             network,
+            cluster_dns: None,
             sandbox_teardown: Arc::default(),
         }
+    }
+
+    /// Gives every pod `ip` as its name server (the kubelet's `--cluster-dns`); see
+    /// [`sandbox`](self::sandbox) for how it and Docker's embedded DNS share the work.
+    pub fn with_cluster_dns(mut self, ip: Option<std::net::Ipv4Addr>) -> Self {
+        self.cluster_dns = ip;
+        self
+    }
+
+    /// The pods' name server, if any.
+    pub fn cluster_dns(&self) -> Option<std::net::Ipv4Addr> {
+        self.cluster_dns
     }
 
     /// Waits for this runtime's turn to take a sandbox off the network. Docker 20.10 counts a

@@ -174,6 +174,13 @@ pub struct ClusterNetwork {
 }
 
 impl ClusterNetwork {
+    /// The cluster DNS server's address: the 10th of the service range, as Kubernetes puts its
+    /// `kube-dns` Service at 10.96.0.10 in 10.96.0.0/12. The service-proxy manager runs the DNS
+    /// container there; agents give it to pods (`--cluster-dns`).
+    pub fn dns_ip(&self) -> Ipv4Addr {
+        self.service_range.nth(10)
+    }
+
     /// Finds the cluster's network, or creates it. A network with the right name and our cluster
     /// label is adopted as it is; one with the right name but not our label is left alone and is
     /// an error (it is not ours to use or change).

@@ -19,16 +19,24 @@
 //! - the **host ports** (`hostPort`): published on the pause container, because publishing is a
 //!   property of a network namespace; bound on 127.0.0.1 unless the pod asks for another address;
 //! - the **IPC namespace**: made shareable here and joined by the app containers, as in Kubernetes.
-//! - the pod's **DNS names** beyond its hostname: with `spec.subdomain`, the pause container gets
-//!   the network aliases `<hostname>.<subdomain>.<ns>.svc.cluster.local` (a StatefulSet's
-//!   `db-0.db.default.svc.cluster.local`) and `<subdomain>.<ns>.svc.cluster.local`, which Docker's
-//!   embedded DNS answers with every such pod's IP: a headless Service `db` resolves to its pods.
-//!   A pod that a headless Service selects (a Deployment's, say, without a subdomain) gets
-//!   `<service>.<ns>.svc.cluster.local` too. Aliases are fixed when the sandbox is made: a headless
-//!   Service created later, or a pod that becomes not ready, does not change them (Kubernetes'
-//!   DNS would follow both).
+//! - the pod's **name server**: with a cluster DNS (the agent's `--cluster-dns`, which `kubelab
+//!   up` sets to the `kube-dns` Service's address), the pause container is created with it as
+//!   its DNS server (Docker's `--dns`). Docker keeps its embedded server (127.0.0.11) in the
+//!   pod's `resolv.conf`: that one answers the network aliases it knows (ClusterIP Services'
+//!   names on their proxy containers) and forwards every other question, from inside the pod's
+//!   network namespace, to the cluster DNS. The cluster DNS (`kubelab-proxy dns`) answers headless
+//!   Services and `hostname.subdomain` names from live Endpoints: a headless Service created
+//!   after its pods resolves to them, and a pod that stops being ready drops out of the answer.
+//!   So the pause container has no DNS aliases of its own then: one source of truth.
+//! - without a cluster DNS (an agent started without `--cluster-dns`), Docker's embedded DNS is
+//!   all there is: a pod with `spec.subdomain` gets the network aliases
+//!   `<hostname>.<subdomain>.<ns>.svc.cluster.local` (a StatefulSet's
+//!   `db-0.db.default.svc.cluster.local`) and `<subdomain>.<ns>.svc.cluster.local`, which Docker
+//!   answers with every such pod's IP. Aliases are fixed when the sandbox is made: readiness
+//!   does not change them, and a headless Service selecting pods without a subdomain has no name.
 
 use std::collections::HashMap;
+use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use bollard::models::{ContainerCreateBody, EndpointSettings, HostConfig, NetworkingConfig, PortBinding};
@@ -81,9 +89,8 @@ pub(crate) fn identity_labels(
     all
 }
 
-/// The network aliases of a pod (see the module docs): its name under its subdomain, and the
-/// names of the headless Services that select it. Docker aliases are network-wide, so only names
-/// that carry the namespace are used.
+/// The network aliases of a pod without a cluster DNS (see the module docs): its name under its
+/// subdomain. Docker aliases are network-wide, so only names that carry the namespace are used.
 pub fn dns_aliases(config: &SandboxConfig) -> Vec<String> {
     let service_domain = |service: &str| format!("{service}.{}.svc.cluster.local", config.namespace);
     let mut aliases = Vec::new();
@@ -96,17 +103,21 @@ pub fn dns_aliases(config: &SandboxConfig) -> Vec<String> {
         aliases.push(format!("{hostname}.{}", service_domain(subdomain)));
         aliases.push(service_domain(subdomain));
     }
-    for service in &config.headless_services {
-        let domain = service_domain(service);
-        if !aliases.contains(&domain) {
-            aliases.push(domain);
-        }
-    }
     aliases
 }
 
-/// Docker's create request for a pod's pause container (pure, so it is unit tested).
+/// Docker's create request for a pod's pause container without a cluster DNS.
 pub fn create_body(owner: &Owner, config: &SandboxConfig) -> ContainerCreateBody {
+    create_body_with_dns(owner, config, None)
+}
+
+/// Docker's create request for a pod's pause container (pure, so it is unit tested), with
+/// `cluster_dns` as its name server if there is one.
+pub fn create_body_with_dns(
+    owner: &Owner,
+    config: &SandboxConfig,
+    cluster_dns: Option<Ipv4Addr>,
+) -> ContainerCreateBody {
     let mut all_labels = identity_labels(
         owner,
         &config.pod_uid,
@@ -151,6 +162,7 @@ pub fn create_body(owner: &Owner, config: &SandboxConfig) -> ContainerCreateBody
         exposed_ports: (!exposed.is_empty()).then_some(exposed),
         host_config: Some(HostConfig {
             network_mode: Some(network.clone()),
+            dns: cluster_dns.map(|ip| vec![ip.to_string()]),
             dns_search: (!config.dns_search.is_empty()).then(|| config.dns_search.clone()),
             port_bindings: (!bindings.is_empty()).then_some(bindings),
             ipc_mode: Some("shareable".to_string()),
@@ -160,7 +172,8 @@ pub fn create_body(owner: &Owner, config: &SandboxConfig) -> ContainerCreateBody
             endpoints_config: Some(HashMap::from([(
                 network,
                 EndpointSettings {
-                    aliases: Some(dns_aliases(config)).filter(|a| !a.is_empty()),
+                    // With a cluster DNS, it answers every pod name; without, aliases do.
+                    aliases: Some(dns_aliases(config)).filter(|a| !a.is_empty() && cluster_dns.is_none()),
                     ..Default::default()
                 },
             )])),
@@ -171,7 +184,7 @@ pub fn create_body(owner: &Owner, config: &SandboxConfig) -> ContainerCreateBody
 
 /// Creates and starts a pod's sandbox; returns the pause container's id.
 pub async fn run(rt: &DockerRuntime, config: &SandboxConfig) -> Result<String, RuntimeError> {
-    let body = create_body(&rt.owner(), config);
+    let body = create_body_with_dns(&rt.owner(), config, rt.cluster_dns());
     let what = format!("sandbox of pod {}/{}", config.namespace, config.pod_name);
     let id = create_named(rt.docker(), body, &what, |attempt| {
         sandbox_name(rt.cluster(), config, attempt)
@@ -251,22 +264,23 @@ mod tests {
                 "db.default.svc.cluster.local".to_string()
             ]
         );
-        // Headless Services that select it add their names, once each.
-        c.headless_services = vec!["db".into(), "all-dbs".into()];
-        assert_eq!(
-            endpoint(&c).aliases.unwrap(),
-            vec![
-                "db-0.db.default.svc.cluster.local".to_string(),
-                "db.default.svc.cluster.local".to_string(),
-                "all-dbs.default.svc.cluster.local".to_string()
-            ]
-        );
-        c.subdomain = None;
-        c.headless_services = vec!["web-pods".into()];
-        assert_eq!(
-            endpoint(&c).aliases.unwrap(),
-            vec!["web-pods.default.svc.cluster.local".to_string()]
-        );
+    }
+
+    #[test]
+    fn with_a_cluster_dns_the_pod_uses_it_and_has_no_aliases() {
+        let mut c = config();
+        c.hostname = "db-0".into();
+        c.subdomain = Some("db".into());
+        let body = create_body_with_dns(&owner(), &c, Some(Ipv4Addr::new(10, 130, 24, 10)));
+        let host = body.host_config.as_ref().unwrap();
+        assert_eq!(host.dns.as_deref(), Some(&["10.130.24.10".to_string()][..]));
+        assert_eq!(host.dns_search.as_ref().unwrap().len(), 3, "the search path is kept");
+        assert_eq!(body.hostname.as_deref(), Some("db-0"), "and the hostname");
+        let endpoint = &body.networking_config.unwrap().endpoints_config.unwrap()["kubelab-c1"];
+        assert_eq!(endpoint.aliases, None, "the cluster DNS answers db-0.db itself");
+        // Without one: Docker's defaults, and the subdomain aliases.
+        let body = create_body(&owner(), &c);
+        assert_eq!(body.host_config.unwrap().dns, None);
     }
 
     #[test]
