@@ -178,7 +178,7 @@ impl Correlator {
             WrittenEvent {
                 name: event.metadata.name().to_string(),
                 count: event.count.unwrap_or(1),
-                first_timestamp: event.first_timestamp.clone(),
+                first_timestamp: event.first_timestamp,
             },
         );
         (event, is_repeat)
