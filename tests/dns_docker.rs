@@ -20,7 +20,7 @@ use std::collections::BTreeSet;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use common::docker::{docker_with_images, ClusterGuard};
+use common::docker::{docker_agent_process, docker_with_images, ClusterGuard};
 use common::wait::{eventually, eventually_ok};
 use common::KubelabProcess;
 use kubelab_agent::runtime::docker::ClusterNetwork;
@@ -110,29 +110,8 @@ async fn env() -> Option<Env> {
         r.status().is_success().then_some(())
     })
     .await;
-    env.processes.push(KubelabProcess::start(
-        "agent",
-        &strings(&[
-            "agent",
-            "--server",
-            &base,
-            "--cluster",
-            &cluster,
-            "--node-name",
-            NODE,
-            "--runtime",
-            "docker",
-            "--port",
-            "0",
-            "--status-update-seconds",
-            "1",
-            "--lease-renew-seconds",
-            "1",
-            "--cluster-dns",
-            &dns,
-        ]),
-        &[],
-    ));
+    env.processes
+        .push(docker_agent_process(&base, &cluster, NODE, &["--cluster-dns", &dns]));
     env.processes.push(KubelabProcess::start(
         "controller",
         &strings(&["controller", "--server", &base]),
