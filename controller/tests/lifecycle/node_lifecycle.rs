@@ -168,7 +168,12 @@ async fn a_silent_node_is_tainted_its_pods_evicted_and_it_recovers() {
         pods.get_opt("web-x").await.ok()?.is_none().then_some(())
     })
     .await;
-    let evicted = events(&client, "default", "web-x", "TaintManagerEviction").await;
+    // The event is written after the delete: wait for it too.
+    let evicted = eventually("the eviction event", LIMIT, || async {
+        let found = events(&client, "default", "web-x", "TaintManagerEviction").await;
+        (!found.is_empty()).then_some(found)
+    })
+    .await;
     assert_eq!(
         evicted.first().and_then(|e| e.message.clone()).as_deref(),
         Some("Marking for deletion Pod default/web-x")
