@@ -5,8 +5,15 @@
 //!
 //! - a **ring** of the most recent events (bounded), from which a new watcher is served the
 //!   events after its starting revision without touching the disk;
-//! - a **broadcast channel** (`tokio::sync::broadcast`) that hands every new event, as one shared
-//!   `Arc`, to all watchers.
+//! - **broadcast channels** (`tokio::sync::broadcast`), one per resource, that hand every new
+//!   event, as one shared `Arc`, to all the watchers of that resource.
+//!
+//! One channel per resource, not one for everything, for the same reason kube-apiserver keeps one
+//! watch cache per resource: every node agent watches Services, and with a thousand nodes a
+//! single channel would wake a thousand Service watchers for each of the tens of thousands of pod
+//! and lease events a rollout makes, only for each to find the event is not for it. The channel
+//! is named by the first segment of the key (`/registry/pods/`, `/registry/apps/`: a group's
+//! resources share one), and a watch of a shorter prefix gets a channel that carries everything.
 //!
 //! The writer publishes a batch (push to the ring, send on the channel) while holding the lock,
 //! and a new watcher copies the ring's tail and subscribes while holding the same lock. So every
@@ -34,7 +41,6 @@ use super::super::{Revision, StoreError, StoreEvent, Trigger, WatchStream};
 /// The shared watch cache.
 pub struct Hub {
     ring: Mutex<Ring>,
-    sender: broadcast::Sender<Arc<StoreEvent>>,
 }
 
 struct Ring {
@@ -44,6 +50,9 @@ struct Ring {
     last: Revision,
     /// Watchers narrowed by a [`Trigger`], by the node name they pin (see `store::trigger`).
     by_node: HashMap<String, Vec<IndexedWatcher>>,
+    /// The shared channels of untriggered watchers, by [`channel_of`] their prefix; made by the
+    /// first watcher of each.
+    channels: HashMap<String, broadcast::Sender<Arc<StoreEvent>>>,
 }
 
 /// One triggered watcher's own channel. It is bounded like the shared one: a watcher that falls
@@ -55,7 +64,7 @@ struct IndexedWatcher {
 
 /// Where a watcher's live events come from.
 pub enum Live {
-    /// The channel every untriggered watcher shares.
+    /// The channel every untriggered watcher of one resource shares.
     Shared(broadcast::Receiver<Arc<StoreEvent>>),
     /// A triggered watcher's own channel.
     Own(mpsc::Receiver<Arc<StoreEvent>>, Arc<AtomicBool>),
@@ -96,7 +105,6 @@ impl Hub {
     /// tail of the log read on open; `last` is the store's revision.
     pub fn new(capacity: usize, last: Revision, initial: Vec<Arc<StoreEvent>>) -> Hub {
         let capacity = capacity.max(1);
-        let (sender, _) = broadcast::channel(capacity);
         let mut events: VecDeque<Arc<StoreEvent>> = initial.into();
         while events.len() > capacity {
             events.pop_front();
@@ -107,8 +115,8 @@ impl Hub {
                 capacity,
                 last,
                 by_node: HashMap::new(),
+                channels: HashMap::new(),
             }),
-            sender,
         }
     }
 
@@ -131,19 +139,31 @@ impl Hub {
                 }
             }
             // An error only means nobody is watching right now.
-            let _ = self.sender.send(event);
+            if let Some(sender) = ring.channels.get(channel_of(&event.object.key)) {
+                let _ = sender.send(event.clone());
+            }
+            if let Some(everything) = ring.channels.get(EVERYTHING) {
+                let _ = everything.send(event);
+            }
         }
     }
 
-    /// The ring's events after `after`, and a subscription to everything published later.
-    pub fn subscribe(&self, after: Revision) -> Subscription {
-        let ring = self.ring.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    /// The ring's events after `after`, and a subscription to every event published later whose
+    /// key is in `prefix`'s channel (the handler still filters by the whole prefix).
+    pub fn subscribe(&self, after: Revision, prefix: &str) -> Subscription {
+        let mut ring = self.ring.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let start = ring.events.partition_point(|e| e.revision <= after);
         let backlog = ring.events.range(start..).cloned().collect();
+        let first_in_memory = ring.first_in_memory();
+        let capacity = ring.capacity;
+        let sender = ring
+            .channels
+            .entry(channel_of(prefix).to_string())
+            .or_insert_with(|| broadcast::channel(capacity).0);
         Subscription {
             backlog,
-            first_in_memory: ring.first_in_memory(),
-            receiver: Live::Shared(self.sender.subscribe()),
+            first_in_memory,
+            receiver: Live::Shared(sender.subscribe()),
         }
     }
 
@@ -177,6 +197,22 @@ impl Hub {
 impl Ring {
     fn first_in_memory(&self) -> Revision {
         self.events.front().map(|e| e.revision).unwrap_or(self.last + 1)
+    }
+}
+
+/// The name of the channel that carries every event.
+const EVERYTHING: &str = "";
+
+/// The channel of a key or a watch prefix: `/registry/<first segment>/` (`/registry/pods/`,
+/// `/registry/apps/`), or [`EVERYTHING`] for a prefix that does not name a whole first segment.
+fn channel_of(path: &str) -> &str {
+    const ROOT: &str = "/registry/";
+    let Some(rest) = path.strip_prefix(ROOT) else {
+        return EVERYTHING;
+    };
+    match rest.find('/') {
+        Some(end) => &path[..ROOT.len() + end + 1],
+        None => EVERYTHING,
     }
 }
 
@@ -230,4 +266,21 @@ pub fn watch_stream(older: Vec<Arc<StoreEvent>>, sub: Subscription, prefix: Stri
         }
     });
     replay.chain(live).boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::channel_of;
+
+    #[test]
+    fn channels_are_named_by_the_first_segment_of_the_key() {
+        assert_eq!(channel_of("/registry/pods/default/web"), "/registry/pods/");
+        assert_eq!(channel_of("/registry/pods/default/"), "/registry/pods/");
+        assert_eq!(channel_of("/registry/pods/"), "/registry/pods/");
+        assert_eq!(channel_of("/registry/apps/deployments/default/web"), "/registry/apps/");
+        assert_eq!(channel_of("/registry/nodes/n1"), "/registry/nodes/");
+        assert_eq!(channel_of("/registry/pods"), "");
+        assert_eq!(channel_of("/registry/"), "");
+        assert_eq!(channel_of(""), "");
+    }
 }

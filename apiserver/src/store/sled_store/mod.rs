@@ -354,7 +354,7 @@ impl Store for SledStore {
 
     async fn watch(&self, prefix: &str, after: Revision) -> Result<WatchStream, StoreError> {
         self.check_kept(after)?;
-        let subscription = self.shared.hub.subscribe(after);
+        let subscription = self.shared.hub.subscribe(after, prefix);
         self.stream_from(subscription, prefix, after)
     }
 
