@@ -65,10 +65,13 @@ pub struct PodTemplateSpec {
 #[serde(rename_all = "camelCase", default)]
 pub struct PodSpec {
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(deserialize_with = "crate::codec::exact_vec")]
     pub volumes: Vec<Volume>,
     /// Run to completion, one after another, before the app containers start.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(deserialize_with = "crate::codec::exact_vec")]
     pub init_containers: Vec<Container>,
+    #[serde(deserialize_with = "crate::codec::exact_vec")]
     pub containers: Vec<Container>,
     /// Debugging containers added by `kubectl debug`; passed through untyped.
     #[serde(skip_serializing_if = "Vec::is_empty")]

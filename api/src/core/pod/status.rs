@@ -18,6 +18,7 @@ pub struct PodStatus {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phase: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(deserialize_with = "crate::codec::exact_vec")]
     pub conditions: Vec<PodCondition>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -36,10 +37,13 @@ pub struct PodStatus {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<Time>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(deserialize_with = "crate::codec::exact_vec")]
     pub init_container_statuses: Vec<ContainerStatus>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(deserialize_with = "crate::codec::exact_vec")]
     pub container_statuses: Vec<ContainerStatus>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(deserialize_with = "crate::codec::exact_vec")]
     pub ephemeral_container_statuses: Vec<ContainerStatus>,
     /// `Guaranteed`, `Burstable` or `BestEffort`, from the containers' requests and limits.
     #[serde(skip_serializing_if = "Option::is_none")]
