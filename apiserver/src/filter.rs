@@ -13,6 +13,7 @@ use kubelab_api::ResourceInfo;
 use serde_json::Value;
 
 use crate::error::ApiError;
+use crate::store::StoredObject;
 
 /// The fields a kind can be filtered on (besides `metadata.name` and `metadata.namespace`).
 fn kind_fields(kind: &str) -> &'static [&'static str] {
@@ -49,6 +50,8 @@ pub struct Filter {
     kind: &'static str,
     labels: Option<Selector>,
     fields: Option<FieldSelector>,
+    /// Every path a selector of this kind may read: what [`Filter::matches_stored`] parses.
+    paths: Vec<&'static str>,
 }
 
 impl Filter {
@@ -74,10 +77,13 @@ impl Filter {
             }
             None => None,
         };
+        let mut paths = vec!["metadata.name", "metadata.namespace", "metadata.labels"];
+        paths.extend_from_slice(kind_fields(info.kind));
         Ok(Filter {
             kind: info.kind,
             labels,
             fields,
+            paths,
         })
     }
 
@@ -101,6 +107,17 @@ impl Filter {
         Some(crate::store::Trigger {
             node_name: node_name.to_string(),
         })
+    }
+
+    /// Whether a stored object matches, reading only the parts of it a selector of this kind
+    /// can look at (`store::sparse`) unless it is parsed already.
+    pub fn matches_stored(&self, object: &StoredObject) -> bool {
+        self.is_everything() || self.matches(self.selectable(object))
+    }
+
+    /// The parts of `object` a selector of this kind can read (see [`Filter::matches_stored`]).
+    pub fn selectable<'o>(&self, object: &'o StoredObject) -> &'o Value {
+        object.selectable(&self.paths)
     }
 
     pub fn matches(&self, object: &Value) -> bool {

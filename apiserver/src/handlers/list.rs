@@ -54,7 +54,7 @@ pub async fn list(call: &Call) -> Result<Response, ApiError> {
         .items
         .iter()
         .filter(|item| start.as_deref().is_none_or(|s| item.key.as_str() >= s))
-        .filter(|item| filter.is_everything() || filter.matches(item.value()));
+        .filter(|item| filter.matches_stored(item));
     let mut items = Vec::new();
     let mut next = None;
     for item in matching.by_ref() {

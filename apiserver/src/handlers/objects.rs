@@ -90,7 +90,7 @@ pub async fn delete_collection(call: &Call) -> Result<Response, ApiError> {
         .await
         .map_err(|e| ApiError::from_store(e, &call.target.qualified(), ""))?;
     let mut deleted = Vec::new();
-    for item in listed.items.iter().filter(|i| filter.matches(i.value())) {
+    for item in listed.items.iter().filter(|i| filter.matches_stored(i)) {
         let Some(name) = crate::registry::meta::meta_str(item.value(), "name") else {
             continue;
         };

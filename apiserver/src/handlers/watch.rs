@@ -41,7 +41,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use bytes::Bytes;
 use futures_util::{FutureExt, StreamExt};
-use serde_json::{json, Value};
+use serde_json::json;
 use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 
@@ -69,13 +69,17 @@ struct Selection {
 }
 
 impl Selection {
-    fn matches(&self, object: &Value) -> bool {
+    fn matches(&self, object: &StoredObject) -> bool {
+        if self.name.is_none() && self.filter.is_everything() {
+            return true;
+        }
+        let selectable = self.filter.selectable(object);
         if let Some(name) = &self.name {
-            if meta_str(object, "name") != Some(name.as_str()) {
+            if meta_str(selectable, "name") != Some(name.as_str()) {
                 return false;
             }
         }
-        self.filter.is_everything() || self.filter.matches(object)
+        self.filter.is_everything() || self.filter.matches(selectable)
     }
 }
 
@@ -102,11 +106,7 @@ pub async fn watch(call: &Call) -> Result<Response, ApiError> {
                 .list(&prefix)
                 .await
                 .map_err(|e| ApiError::from_store(e, &call.target.qualified(), ""))?;
-            let initial: Vec<StoredObject> = listed
-                .items
-                .into_iter()
-                .filter(|o| selection.matches(o.value()))
-                .collect();
+            let initial: Vec<StoredObject> = listed.items.into_iter().filter(|o| selection.matches(o)).collect();
             (initial, listed.revision)
         }
         Some(text) => {
@@ -264,8 +264,8 @@ impl WatchTask {
 
     /// The event this watcher sees for a store event, given its selection (see module docs).
     fn translate(&self, event: &StoreEvent) -> Option<&'static str> {
-        let now = self.selection.matches(event.object.value());
-        let before = event.prev.as_ref().is_some_and(|p| self.selection.matches(p.value()));
+        let now = self.selection.matches(&event.object);
+        let before = event.prev.as_ref().is_some_and(|p| self.selection.matches(p));
         let kind = match event.event_type {
             EventType::Added if now => "ADDED",
             EventType::Modified if now && before => "MODIFIED",
@@ -340,6 +340,8 @@ fn take(chunk: &mut Vec<u8>) -> Bytes {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::Value;
+
     use super::*;
 
     #[test]

@@ -24,6 +24,7 @@ use serde_json::Value;
 
 pub mod encryption;
 pub mod sled_store;
+pub mod sparse;
 #[cfg(test)]
 mod suite;
 pub mod trigger;
@@ -49,6 +50,8 @@ pub struct StoredObject {
     /// The revision of the object's last change (its `resourceVersion`).
     pub revision: Revision,
     parsed: Arc<OnceLock<Value>>,
+    /// Only the parts selectors read ([`StoredObject::selectable`]), parsed on first use.
+    selectable: Arc<OnceLock<Value>>,
 }
 
 impl StoredObject {
@@ -60,7 +63,18 @@ impl StoredObject {
             raw,
             revision,
             parsed: Arc::default(),
+            selectable: Arc::default(),
         }
+    }
+
+    /// The object reduced to the subtrees at `paths` (see [`sparse`]), or the whole object if
+    /// it is already parsed. Every caller must pass the same paths for one object (a selector
+    /// passes its kind's), since the first call's result is kept.
+    pub fn selectable(&self, paths: &[&str]) -> &Value {
+        if let Some(whole) = self.parsed.get() {
+            return whole;
+        }
+        self.selectable.get_or_init(|| sparse::parse_paths(&self.raw, paths))
     }
 
     /// The object as a JSON value, parsed on first use.
