@@ -2,8 +2,9 @@
 //!
 //! The garbage collector does not care what a Pod or a Secret contains, only about `metadata`:
 //! uid, owner references, finalizers, deletion timestamp. Informers are typed, so each kind gets
-//! its own, and [`MetaCache`] erases the type: "give me the metadata of `ns/name`". Kubernetes'
-//! collector does the same with metadata-only informers over every resource discovery lists.
+//! its own, of [`MetadataOnly`] objects (the rest of each object is skipped as it is decoded),
+//! and [`MetaCache`] erases the type: "give me the metadata of `ns/name`". Kubernetes' collector
+//! does the same with metadata-only informers over every resource discovery lists.
 //!
 //! Events are not collected: they are the most numerous objects and nothing owns them.
 
@@ -21,6 +22,7 @@ use kubelab_client::{Api, Client, Informer, InformerEvent, ListParams, Store, Wo
 use tokio::task::JoinSet;
 
 use super::graph::{Graph, ItemKey};
+use super::metadata_only::MetadataOnly;
 
 /// The metadata of cached objects of one kind.
 pub trait MetaCache: Send + Sync {
@@ -107,7 +109,8 @@ impl Watching {
         let Some(info) = find_by_kind(T::API_VERSION, T::KIND) else {
             return;
         };
-        let mut informer = Informer::new(Api::<T>::all(client.clone()), ListParams::default());
+        let api = Api::<MetadataOnly<T>>::all(client.clone());
+        let mut informer = Informer::new(api, ListParams::default());
         let graph = graph.clone();
         let queue = queue.clone();
         informer.on_event(move |event| {

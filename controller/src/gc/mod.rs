@@ -25,6 +25,7 @@
 pub mod caches;
 pub mod decide;
 pub mod graph;
+pub mod metadata_only;
 pub mod reconcile;
 
 use std::sync::{Arc, Mutex};
