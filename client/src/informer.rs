@@ -24,7 +24,7 @@
 //! pods.wait_for_sync().await;
 //! ```
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use futures_util::StreamExt;
 use kubelab_api::Object;
@@ -34,14 +34,23 @@ use crate::params::ListParams;
 use crate::store::{InformerEvent, Store};
 use crate::watcher::watcher;
 
-type Handler<T> = Box<dyn Fn(&InformerEvent<T>) + Send + Sync>;
+pub(crate) type Handler<T> = Box<dyn Fn(&InformerEvent<T>) + Send + Sync>;
+
+/// The handlers of one informer. Shared so handlers can be added while it runs (see
+/// [`crate::shared`]); the run loop holds the lock while it calls them.
+pub(crate) type Handlers<T> = Arc<Mutex<Vec<Handler<T>>>>;
+
+/// Locks the handlers; a handler that panicked does not stop the others from being called.
+pub(crate) fn lock<T>(handlers: &Handlers<T>) -> MutexGuard<'_, Vec<Handler<T>>> {
+    handlers.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 /// Keeps a [`Store`] in step with the server and calls handlers on each change.
 pub struct Informer<T> {
     api: Api<T>,
     params: ListParams,
     store: Store<T>,
-    handlers: Vec<Handler<T>>,
+    handlers: Handlers<T>,
 }
 
 impl<T: Object> Informer<T> {
@@ -51,7 +60,7 @@ impl<T: Object> Informer<T> {
             api,
             params,
             store: Store::new(),
-            handlers: Vec::new(),
+            handlers: Handlers::default(),
         }
     }
 
@@ -63,7 +72,7 @@ impl<T: Object> Informer<T> {
     /// Calls `handler` on every change, after the store has been updated (so a handler that reads
     /// the store sees the change). Handlers run on the informer's task: keep them short.
     pub fn on_event(&mut self, handler: impl Fn(&InformerEvent<T>) + Send + Sync + 'static) -> &mut Self {
-        self.handlers.push(Box::new(handler));
+        lock(&self.handlers).push(Box::new(handler));
         self
     }
 
@@ -94,6 +103,11 @@ impl<T: Object> Informer<T> {
         })
     }
 
+    /// The handler list, for a [`crate::shared::SharedInformer`] to add to while this runs.
+    pub(crate) fn handlers(&self) -> Handlers<T> {
+        self.handlers.clone()
+    }
+
     /// Runs forever: lists, watches, resumes, re-lists, updating the store and calling the
     /// handlers. Errors are logged; the watcher retries them with back-off. Spawn it:
     /// `tokio::spawn(informer.run())`, and abort the task to stop.
@@ -108,7 +122,9 @@ impl<T: Object> Informer<T> {
         while let Some(item) = events.next().await {
             match item {
                 Ok(event) => {
-                    store.apply_with(event, |change| handlers.iter().for_each(|handler| handler(change)));
+                    store.apply_with(event, |change| {
+                        lock(&handlers).iter().for_each(|handler| handler(change))
+                    });
                 }
                 Err(e) => tracing::warn!(kind = T::KIND, error = %e, "informer: list/watch failed, retrying"),
             }

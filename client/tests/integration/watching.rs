@@ -251,3 +251,42 @@ async fn informer_cache_converges_and_fires_handlers() {
     assert_eq!(serde_json::to_value(&*changed).unwrap()["data"]["v"], "1");
     task.abort();
 }
+
+#[tokio::test]
+async fn a_shared_informer_tells_a_late_handler_what_it_has_then_every_change() {
+    let server = start().await;
+    let cms: Api<ConfigMap> = Api::namespaced(server.client.clone(), "default");
+    cms.create(&cm("before")).await.unwrap();
+    let shared = kubelab_client::SharedInformers::new(server.client.clone());
+    let first = shared.get::<ConfigMap>();
+    within("the shared informer to sync", first.store().wait_for_sync()).await;
+
+    // A second controller asks for the same kind after the informer has started: the same
+    // cache, and its handler hears of what is cached, then of what changes.
+    let second = shared.get::<ConfigMap>();
+    assert_eq!(second.store().keys(), ["default/before"]);
+    let (sender, mut notifications) = tokio::sync::mpsc::unbounded_channel();
+    second.on_event(move |event| {
+        let what = match event {
+            InformerEvent::Added(_) => "add",
+            InformerEvent::Updated { .. } => "update",
+            InformerEvent::Deleted(_) => "delete",
+        };
+        let _ = sender.send(format!("{what} {}", event.key()));
+    });
+    assert_eq!(
+        within("the replayed add", notifications.recv()).await.unwrap(),
+        "add default/before"
+    );
+    cms.create(&cm("after")).await.unwrap();
+    assert_eq!(
+        within("the live add", notifications.recv()).await.unwrap(),
+        "add default/after"
+    );
+    within("both in the shared cache", async {
+        while first.store().len() < 2 {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+}

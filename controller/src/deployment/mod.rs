@@ -30,7 +30,9 @@ use std::sync::Arc;
 use kubelab_api::apps::{Deployment, DeploymentStatus, ReplicaSet};
 use kubelab_api::core::Pod;
 use kubelab_api::selector::{Selector, SelectorError};
-use kubelab_client::{object_key, Api, Client, ClientError, Informer, InformerEvent, ListParams, Store, WorkQueue};
+use kubelab_client::{
+    object_key, Api, Client, ClientError, Informer, InformerEvent, ListParams, SharedInformers, Store, WorkQueue,
+};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -118,12 +120,23 @@ pub(crate) fn sort_oldest_first(list: &mut [ReplicaSet]) {
 pub async fn run(
     client: Client,
     config: DeploymentConfig,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(), DeploymentError> {
+    let shared = Arc::new(SharedInformers::new(client.clone()));
+    run_shared(client, config, shutdown, shared).await
+}
+
+/// As [`run`], with the Pod informer taken from `shared`, which other controllers use too.
+pub async fn run_shared(
+    client: Client,
+    config: DeploymentConfig,
     mut shutdown: watch::Receiver<bool>,
+    shared: Arc<SharedInformers>,
 ) -> Result<(), DeploymentError> {
     let queue: WorkQueue = WorkQueue::new();
     let mut d_informer = Informer::new(Api::<Deployment>::all(client.clone()), ListParams::default());
     let mut rs_informer = Informer::new(Api::<ReplicaSet>::all(client.clone()), ListParams::default());
-    let mut pod_informer = Informer::new(Api::<Pod>::all(client.clone()), ListParams::default());
+    let pod_informer = shared.get::<Pod>();
     let (deployments, replica_sets, pods) = (d_informer.store(), rs_informer.store(), pod_informer.store());
     {
         let queue = queue.clone();
@@ -145,7 +158,6 @@ pub async fn run(
     let mut informers = JoinSet::new();
     informers.spawn(d_informer.run());
     informers.spawn(rs_informer.run());
-    informers.spawn(pod_informer.run());
     if !runtime::wait_for_sync(
         vec![
             Box::pin(deployments.wait_for_sync()),

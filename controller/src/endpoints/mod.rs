@@ -25,7 +25,9 @@ mod sync;
 use std::sync::Arc;
 
 use kubelab_api::core::{Endpoints, Pod, Service};
-use kubelab_client::{object_key, Api, Client, ClientError, Informer, InformerEvent, ListParams, Store, WorkQueue};
+use kubelab_client::{
+    object_key, Api, Client, ClientError, Informer, InformerEvent, ListParams, SharedInformers, Store, WorkQueue,
+};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -68,11 +70,22 @@ pub(crate) struct EndpointsController {
 pub async fn run(
     client: Client,
     config: EndpointsConfig,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(), EndpointsError> {
+    let shared = Arc::new(SharedInformers::new(client.clone()));
+    run_shared(client, config, shutdown, shared).await
+}
+
+/// As [`run`], with the Pod informer taken from `shared`, which other controllers use too.
+pub async fn run_shared(
+    client: Client,
+    config: EndpointsConfig,
     mut shutdown: watch::Receiver<bool>,
+    shared: Arc<SharedInformers>,
 ) -> Result<(), EndpointsError> {
     let queue = WorkQueue::new();
     let mut service_informer = Informer::new(Api::<Service>::all(client.clone()), ListParams::default());
-    let mut pod_informer = Informer::new(Api::<Pod>::all(client.clone()), ListParams::default());
+    let pod_informer = shared.get::<Pod>();
     let mut endpoints_informer = Informer::new(Api::<Endpoints>::all(client.clone()), ListParams::default());
     let services = service_informer.store();
     let pods = pod_informer.store();
@@ -96,7 +109,6 @@ pub async fn run(
     }
     let mut informers = JoinSet::new();
     informers.spawn(service_informer.run());
-    informers.spawn(pod_informer.run());
     informers.spawn(endpoints_informer.run());
     if !runtime::wait_for_sync(
         vec![

@@ -37,7 +37,7 @@ use std::time::Duration;
 
 use kubelab_api::coordination::Lease;
 use kubelab_api::core::{Node, Pod};
-use kubelab_client::{Api, Client, ClientError, Informer, ListParams, WorkQueue};
+use kubelab_client::{Api, Client, ClientError, Informer, ListParams, SharedInformers, WorkQueue};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -113,7 +113,18 @@ impl NodeLifecycleConfig {
 pub async fn run(
     client: Client,
     config: NodeLifecycleConfig,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(), NodeLifecycleError> {
+    let shared = Arc::new(SharedInformers::new(client.clone()));
+    run_shared(client, config, shutdown, shared).await
+}
+
+/// As [`run`], with the Pod informer taken from `shared`, which other controllers use too.
+pub async fn run_shared(
+    client: Client,
+    config: NodeLifecycleConfig,
     mut shutdown: watch::Receiver<bool>,
+    shared: Arc<SharedInformers>,
 ) -> Result<(), NodeLifecycleError> {
     config.check()?;
     let queue: WorkQueue<String> = WorkQueue::new();
@@ -132,7 +143,7 @@ pub async fn run(
 
     // A pod matters only when it lands on a node that has NoExecute taints; other pod changes
     // (tens of thousands of status updates) are not this controller's business.
-    let mut pods = Informer::new(Api::<Pod>::all(client.clone()), ListParams::default());
+    let pods = shared.get::<Pod>();
     let node_store = nodes.store();
     let q = queue.clone();
     pods.on_event(move |event| {
@@ -158,7 +169,6 @@ pub async fn run(
     let mut informers = JoinSet::new();
     informers.spawn(nodes.run());
     informers.spawn(leases.run());
-    informers.spawn(pods.run());
 
     let synced = async {
         ctx.nodes.wait_for_sync().await;

@@ -26,7 +26,9 @@ use std::sync::Arc;
 use kubelab_api::apps::ReplicaSet;
 use kubelab_api::core::Pod;
 use kubelab_api::selector::{Selector, SelectorError};
-use kubelab_client::{object_key, Api, Client, ClientError, Informer, InformerEvent, ListParams, Store, WorkQueue};
+use kubelab_client::{
+    object_key, Api, Client, ClientError, Informer, InformerEvent, ListParams, SharedInformers, Store, WorkQueue,
+};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -82,12 +84,23 @@ pub(crate) struct ReplicaSetController {
 pub async fn run(
     client: Client,
     config: ReplicaSetConfig,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(), ReplicaSetError> {
+    let shared = Arc::new(SharedInformers::new(client.clone()));
+    run_shared(client, config, shutdown, shared).await
+}
+
+/// As [`run`], with the Pod informer taken from `shared`, which other controllers use too.
+pub async fn run_shared(
+    client: Client,
+    config: ReplicaSetConfig,
     mut shutdown: watch::Receiver<bool>,
+    shared: Arc<SharedInformers>,
 ) -> Result<(), ReplicaSetError> {
     let queue: WorkQueue = WorkQueue::new();
     let expectations = Arc::new(Expectations::new());
     let mut rs_informer = Informer::new(Api::<ReplicaSet>::all(client.clone()), ListParams::default());
-    let mut pod_informer = Informer::new(Api::<Pod>::all(client.clone()), ListParams::default());
+    let pod_informer = shared.get::<Pod>();
     let replica_sets = rs_informer.store();
     let pods = pod_informer.store();
     {
@@ -101,7 +114,6 @@ pub async fn run(
     // Dropping the set (on return) stops the informers.
     let mut informers = JoinSet::new();
     informers.spawn(rs_informer.run());
-    informers.spawn(pod_informer.run());
     if !runtime::wait_for_sync(
         vec![Box::pin(replica_sets.wait_for_sync()), Box::pin(pods.wait_for_sync())],
         &mut shutdown,

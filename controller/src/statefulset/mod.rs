@@ -32,7 +32,9 @@ use std::sync::Arc;
 use kubelab_api::apps::StatefulSet;
 use kubelab_api::core::{PersistentVolumeClaim, Pod};
 use kubelab_api::selector::{Selector, SelectorError};
-use kubelab_client::{object_key, Api, Client, ClientError, Informer, InformerEvent, ListParams, Store, WorkQueue};
+use kubelab_client::{
+    object_key, Api, Client, ClientError, Informer, InformerEvent, ListParams, SharedInformers, Store, WorkQueue,
+};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -92,11 +94,22 @@ pub(crate) struct StatefulSetController {
 pub async fn run(
     client: Client,
     config: StatefulSetConfig,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(), StatefulSetError> {
+    let shared = Arc::new(SharedInformers::new(client.clone()));
+    run_shared(client, config, shutdown, shared).await
+}
+
+/// As [`run`], with the Pod informer taken from `shared`, which other controllers use too.
+pub async fn run_shared(
+    client: Client,
+    config: StatefulSetConfig,
     mut shutdown: watch::Receiver<bool>,
+    shared: Arc<SharedInformers>,
 ) -> Result<(), StatefulSetError> {
     let queue: WorkQueue = WorkQueue::new();
     let mut set_informer = Informer::new(Api::<StatefulSet>::all(client.clone()), ListParams::default());
-    let mut pod_informer = Informer::new(Api::<Pod>::all(client.clone()), ListParams::default());
+    let pod_informer = shared.get::<Pod>();
     let claim_informer = Informer::new(Api::<PersistentVolumeClaim>::all(client.clone()), ListParams::default());
     let (sets, pods, claims) = (set_informer.store(), pod_informer.store(), claim_informer.store());
     {
@@ -109,7 +122,6 @@ pub async fn run(
     }
     let mut informers = JoinSet::new();
     informers.spawn(set_informer.run());
-    informers.spawn(pod_informer.run());
     informers.spawn(claim_informer.run());
     if !runtime::wait_for_sync(
         vec![
