@@ -185,40 +185,28 @@ async fn run_controllers(
         }
     };
     if config.is_enabled("replicaset") {
-        let (client, cfg, stop, shared) = (
-            client.clone(),
-            config.replica_set.clone(),
-            shutdown.clone(),
-            shared.clone(),
-        );
+        let (client, cfg, stop) = (client.clone(), config.replica_set.clone(), shutdown.clone());
+        let shared = shared.clone();
         tasks.spawn(async move {
-            replicaset::run_shared(client, cfg, stop, shared)
+            replicaset::run(client, cfg, stop, shared)
                 .await
                 .map_err(|e| failed("replicaset")(&e))
         });
     }
     if config.is_enabled("deployment") {
-        let (client, cfg, stop, shared) = (
-            client.clone(),
-            config.deployment.clone(),
-            shutdown.clone(),
-            shared.clone(),
-        );
+        let (client, cfg, stop) = (client.clone(), config.deployment.clone(), shutdown.clone());
+        let shared = shared.clone();
         tasks.spawn(async move {
-            deployment::run_shared(client, cfg, stop, shared)
+            deployment::run(client, cfg, stop, shared)
                 .await
                 .map_err(|e| failed("deployment")(&e))
         });
     }
     if config.is_enabled("nodelifecycle") {
-        let (client, cfg, stop, shared) = (
-            client.clone(),
-            config.node_lifecycle.clone(),
-            shutdown.clone(),
-            shared.clone(),
-        );
+        let (client, cfg, stop) = (client.clone(), config.node_lifecycle.clone(), shutdown.clone());
+        let shared = shared.clone();
         tasks.spawn(async move {
-            node_lifecycle::run_shared(client, cfg, stop, shared)
+            node_lifecycle::run(client, cfg, stop, shared)
                 .await
                 .map_err(|e| failed("nodelifecycle")(&e))
         });
@@ -248,27 +236,19 @@ async fn run_controllers(
         });
     }
     if config.is_enabled("endpoint") {
-        let (client, cfg, stop, shared) = (
-            client.clone(),
-            config.endpoints.clone(),
-            shutdown.clone(),
-            shared.clone(),
-        );
+        let (client, cfg, stop) = (client.clone(), config.endpoints.clone(), shutdown.clone());
+        let shared = shared.clone();
         tasks.spawn(async move {
-            endpoints::run_shared(client, cfg, stop, shared)
+            endpoints::run(client, cfg, stop, shared)
                 .await
                 .map_err(|e| failed("endpoint")(&e))
         });
     }
     if config.is_enabled("statefulset") {
-        let (client, cfg, stop, shared) = (
-            client.clone(),
-            config.stateful_set.clone(),
-            shutdown.clone(),
-            shared.clone(),
-        );
+        let (client, cfg, stop) = (client.clone(), config.stateful_set.clone(), shutdown.clone());
+        let shared = shared.clone();
         tasks.spawn(async move {
-            statefulset::run_shared(client, cfg, stop, shared)
+            statefulset::run(client, cfg, stop, shared)
                 .await
                 .map_err(|e| failed("statefulset")(&e))
         });

@@ -117,17 +117,8 @@ pub(crate) fn sort_oldest_first(list: &mut [ReplicaSet]) {
 }
 
 /// Runs the Deployment controller until `shutdown` is `true`.
+/// Its Pod informer comes from `shared`, which the other controllers of the manager use too.
 pub async fn run(
-    client: Client,
-    config: DeploymentConfig,
-    shutdown: watch::Receiver<bool>,
-) -> Result<(), DeploymentError> {
-    let shared = Arc::new(SharedInformers::new(client.clone()));
-    run_shared(client, config, shutdown, shared).await
-}
-
-/// As [`run`], with the Pod informer taken from `shared`, which other controllers use too.
-pub async fn run_shared(
     client: Client,
     config: DeploymentConfig,
     mut shutdown: watch::Receiver<bool>,

@@ -67,17 +67,8 @@ pub(crate) struct EndpointsController {
 }
 
 /// Runs the Endpoints controller until `shutdown` is `true`.
+/// Its Pod informer comes from `shared`, which the other controllers of the manager use too.
 pub async fn run(
-    client: Client,
-    config: EndpointsConfig,
-    shutdown: watch::Receiver<bool>,
-) -> Result<(), EndpointsError> {
-    let shared = Arc::new(SharedInformers::new(client.clone()));
-    run_shared(client, config, shutdown, shared).await
-}
-
-/// As [`run`], with the Pod informer taken from `shared`, which other controllers use too.
-pub async fn run_shared(
     client: Client,
     config: EndpointsConfig,
     mut shutdown: watch::Receiver<bool>,

@@ -110,17 +110,8 @@ impl NodeLifecycleConfig {
 }
 
 /// Runs the controller until `shutdown` turns true (or its sender is dropped).
+/// Its Pod informer comes from `shared`, which the other controllers of the manager use too.
 pub async fn run(
-    client: Client,
-    config: NodeLifecycleConfig,
-    shutdown: watch::Receiver<bool>,
-) -> Result<(), NodeLifecycleError> {
-    let shared = Arc::new(SharedInformers::new(client.clone()));
-    run_shared(client, config, shutdown, shared).await
-}
-
-/// As [`run`], with the Pod informer taken from `shared`, which other controllers use too.
-pub async fn run_shared(
     client: Client,
     config: NodeLifecycleConfig,
     mut shutdown: watch::Receiver<bool>,

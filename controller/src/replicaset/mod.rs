@@ -81,17 +81,8 @@ pub(crate) struct ReplicaSetController {
 }
 
 /// Runs the ReplicaSet controller until `shutdown` is `true`.
+/// Its Pod informer comes from `shared`, which the other controllers of the manager use too.
 pub async fn run(
-    client: Client,
-    config: ReplicaSetConfig,
-    shutdown: watch::Receiver<bool>,
-) -> Result<(), ReplicaSetError> {
-    let shared = Arc::new(SharedInformers::new(client.clone()));
-    run_shared(client, config, shutdown, shared).await
-}
-
-/// As [`run`], with the Pod informer taken from `shared`, which other controllers use too.
-pub async fn run_shared(
     client: Client,
     config: ReplicaSetConfig,
     mut shutdown: watch::Receiver<bool>,

@@ -91,17 +91,8 @@ pub(crate) struct StatefulSetController {
 }
 
 /// Runs the StatefulSet controller until `shutdown` is `true`.
+/// Its Pod informer comes from `shared`, which the other controllers of the manager use too.
 pub async fn run(
-    client: Client,
-    config: StatefulSetConfig,
-    shutdown: watch::Receiver<bool>,
-) -> Result<(), StatefulSetError> {
-    let shared = Arc::new(SharedInformers::new(client.clone()));
-    run_shared(client, config, shutdown, shared).await
-}
-
-/// As [`run`], with the Pod informer taken from `shared`, which other controllers use too.
-pub async fn run_shared(
     client: Client,
     config: StatefulSetConfig,
     mut shutdown: watch::Receiver<bool>,

@@ -1,10 +1,11 @@
 //! The Endpoints controller against a real API server: Endpoints follow pods as they get IPs,
 //! become ready, lose readiness and go away; selector-less Services are left to their users.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use kubelab_api::core::{Endpoints, Pod, Service};
-use kubelab_client::{Api, Client, DeleteParams, Patch};
+use kubelab_client::{Api, Client, DeleteParams, Patch, SharedInformers};
 use kubelab_controller::endpoints::{self, EndpointsConfig};
 use serde_json::json;
 
@@ -90,7 +91,8 @@ async fn endpoints_follow_pods_and_their_readiness() {
 
     let controller = {
         let client = client.clone();
-        Running::spawn(move |stop| endpoints::run(client, EndpointsConfig::default(), stop))
+        let shared = Arc::new(SharedInformers::new(client.clone()));
+        Running::spawn(move |stop| endpoints::run(client, EndpointsConfig::default(), stop, shared))
     };
     let web: Service = serde_json::from_value(json!({
         "metadata": {"name": "web", "labels": {"tier": "front"}},

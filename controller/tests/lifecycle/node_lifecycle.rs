@@ -1,13 +1,14 @@
 //! A node whose Lease stops being renewed goes Unknown, gets tainted, loses its pods after
 //! their toleration; when renewals (and status reports) resume, the taints go.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use kubelab_api::coordination::{Lease, LeaseSpec};
 use kubelab_api::core::{Node, Pod};
 use kubelab_api::microtime::MicroTime;
 use kubelab_api::{ObjectMeta, Time};
-use kubelab_client::{Api, Client, Patch};
+use kubelab_client::{Api, Client, Patch, SharedInformers};
 use kubelab_controller::node_lifecycle::{self, NodeLifecycleConfig};
 use serde_json::json;
 use tokio::task::JoinHandle;
@@ -119,7 +120,8 @@ async fn a_silent_node_is_tainted_its_pods_evicted_and_it_recovers() {
         ..NodeLifecycleConfig::default()
     };
     let c = client.clone();
-    let controller = Running::spawn(move |stop| node_lifecycle::run(c, config, stop));
+    let shared = Arc::new(SharedInformers::new(client.clone()));
+    let controller = Running::spawn(move |stop| node_lifecycle::run(c, config, stop, shared));
 
     // node-1's agent dies.
     node1.abort();
